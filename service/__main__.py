@@ -1,0 +1,44 @@
+"""`python -m service`: check and load the model, then serve it with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+
+from service.config import Settings
+from service.logs import configure_logging
+from service.main import create_app
+from service.model import ModelLoadError, ModelRunner
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m service", description="Serve the routed VAE. Other settings: ROUTED_VAE_* variables."
+    )
+    parser.add_argument("--host", default=defaults.host, help=f"address to bind (default: {defaults.host})")
+    parser.add_argument("--port", type=int, default=defaults.port, help=f"TCP port (default: {defaults.port})")
+    args = parser.parse_args(argv)
+    settings = defaults.model_copy(update={"host": args.host, "port": args.port})
+    configure_logging(settings.log_level)
+    try:
+        runner = ModelRunner.load(settings.model_path)  # fail fast, before the port opens
+    except ModelLoadError as error:
+        print(f"error: cannot start: {error}", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        create_app(settings, runner),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

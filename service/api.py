@@ -1,0 +1,153 @@
+"""Inference routes: they translate HTTP to Inference calls and back, nothing more."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+
+from service.errors import ApiError
+from service.images import ImageLimits, pixels_to_png
+from service.inference import Inference
+from service.requests import JSON_TYPES, MULTIPART_TYPE, media_type, read_images
+from service.schemas import (
+    ClassifyResponse,
+    DecodeRequest,
+    EncodeResponse,
+    ErrorResponse,
+    ImagesRequest,
+    ImagesResponse,
+    Prediction,
+    SampleRequest,
+    SampleResponse,
+)
+
+router = APIRouter(tags=["model"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "malformed request (invalid JSON or multipart)",
+        413: "body, image or batch too large",
+        415: "unsupported Content-Type or image format",
+        422: "a value out of range or of the wrong shape",
+        503: "not ready, or overloaded (with Retry-After)",
+    }.items()
+}
+IMAGE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            MULTIPART_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                    "required": ["file"],
+                },
+                "encoding": {"file": {"contentType": "image/png, image/jpeg, image/gif, image/bmp, image/webp"}},
+            },
+            "application/json": {
+                "schema": ImagesRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            },
+        },
+    }
+}
+Preprocess = Annotated[
+    Literal["auto", "none"],
+    Query(description="auto: any picture of one digit -> MNIST form; none: 28x28 taken as is"),
+]
+
+
+def get_inference(request: Request) -> Inference:
+    inference: Inference | None = getattr(request.app.state, "inference", None)
+    if inference is None:
+        raise ApiError(503, "not_ready", "The model is not loaded yet; retry shortly.", headers={"Retry-After": "1"})
+    return inference
+
+
+def get_limits(request: Request) -> ImageLimits:
+    limits: ImageLimits = request.app.state.image_limits
+    return limits
+
+
+def require_json(request: Request) -> None:
+    kind = media_type(request)
+    if kind and kind not in JSON_TYPES:
+        raise ApiError(415, "unsupported_media_type", f"Content-Type '{kind}' is not accepted; send application/json.")
+
+
+def png_base64(pixels: np.ndarray) -> list[str]:
+    return [base64.b64encode(pixels_to_png(image)).decode("ascii") for image in pixels]
+
+
+def count_images(request: Request, endpoint: str, count: int) -> None:
+    metrics = request.app.state.metrics
+    metrics.images.labels(endpoint).inc(count)
+    metrics.request_batch.labels(endpoint).observe(count)
+
+
+InferenceDep = Annotated[Inference, Depends(get_inference)]
+LimitsDep = Annotated[ImageLimits, Depends(get_limits)]
+
+
+@router.post("/classify", response_model=ClassifyResponse, responses=ERRORS, openapi_extra=IMAGE_BODY)
+async def classify_images(
+    request: Request, inference: InferenceDep, limits: LimitsDep, preprocess: Preprocess = "auto"
+) -> ClassifyResponse:
+    """Classify digit images by the argmax of their latent."""
+    pixels = await read_images(request, limits, preprocess)
+    count_images(request, "/classify", len(pixels))
+    results = await inference.classify(pixels)
+    return ClassifyResponse(predictions=[Prediction(**vars(result)) for result in results])
+
+
+@router.post("/encode", response_model=EncodeResponse, responses=ERRORS, openapi_extra=IMAGE_BODY)
+async def encode_images(
+    request: Request, inference: InferenceDep, limits: LimitsDep, preprocess: Preprocess = "auto"
+) -> EncodeResponse:
+    """Encode digit images to their 10-dimensional latents."""
+    pixels = await read_images(request, limits, preprocess)
+    count_images(request, "/encode", len(pixels))
+    return EncodeResponse(latents=(await inference.encode(pixels)).tolist())
+
+
+@router.post(
+    "/decode",
+    response_model=ImagesResponse,
+    dependencies=[Depends(require_json)],
+    responses={
+        **ERRORS,
+        200: {"content": {"image/png": {}}, "description": "JSON, or one PNG with Accept: image/png"},
+    },
+)
+async def decode_latents(
+    request: Request,
+    body: DecodeRequest,
+    inference: InferenceDep,
+    scale: Annotated[int, Query(ge=1, le=20, description="nearest-neighbour upscale of a PNG answer")] = 1,
+) -> Response | ImagesResponse:
+    """Decode latents to 28x28 images: JSON of base64 PNGs, or one PNG with Accept: image/png."""
+    count_images(request, "/decode", len(body.latents))
+    pixels = await inference.decode(np.array(body.latents, dtype=np.float32))
+    if len(pixels) == 1 and "image/png" in request.headers.get("accept", ""):
+        return Response(pixels_to_png(pixels[0], scale), media_type="image/png")
+    return ImagesResponse(images=png_base64(pixels))
+
+
+@router.post("/sample", response_model=SampleResponse, dependencies=[Depends(require_json)], responses=ERRORS)
+async def sample_digits(
+    request: Request, inference: InferenceDep, body: Annotated[SampleRequest | None, Body()] = None
+) -> SampleResponse:
+    """Draw plausible, varied digits from the per-digit latent statistics; a seed makes it repeatable."""
+    body = body or SampleRequest()
+    count_images(request, "/sample", body.n)
+    digits, latents, pixels = await inference.sample(body.n, body.digit, body.seed)
+    return SampleResponse(digits=digits, latents=latents.tolist(), images=png_base64(pixels))
+
+
+@router.get("/v1/model", tags=["info"])
+async def read_model_card(inference: InferenceDep) -> dict[str, Any]:
+    """The model card: identity, sha256, training configuration, test metrics, latent meanings."""
+    return inference.runner.card

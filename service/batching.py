@@ -1,0 +1,110 @@
+"""Micro-batching: concurrent requests share one model call. Callers await their slice of the result.
+
+One worker task drains a queue: it takes the first waiting job, waits up to ``max_wait`` seconds for
+more jobs of the same operation until ``max_rows`` rows are gathered, runs them as one tensor on a
+single inference thread, and hands each caller its rows back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+Operation = Callable[[Tensor], Tensor]
+
+
+@dataclass
+class Job:
+    operation: str
+    inputs: Tensor
+    future: asyncio.Future[Tensor] = field(repr=False)
+
+
+class MicroBatcher:
+    def __init__(
+        self,
+        operations: dict[str, Operation],
+        max_rows: int,
+        max_wait: float,
+        on_batch: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.operations = operations
+        self.max_rows, self.max_wait = max_rows, max_wait
+        self.on_batch = on_batch
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self.worker: asyncio.Task[None] | None = None
+        self.pending: Job | None = None  # a job taken from the queue that did not fit the last batch
+
+    def start(self) -> None:
+        self.worker = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.worker
+        self.executor.shutdown(wait=True)
+
+    async def submit(self, operation: str, inputs: Tensor) -> Tensor:
+        """Run ``operation`` on ``inputs`` (rows first), batched with whatever else is waiting."""
+        job = Job(operation, inputs, asyncio.get_running_loop().create_future())
+        await self.queue.put(job)
+        return await job.future
+
+    async def _next_job(self, timeout: float | None) -> Job | None:
+        if self.pending is not None:
+            job, self.pending = self.pending, None
+            return job
+        if timeout is None:
+            return await self.queue.get()
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout) if timeout > 0 else self.queue.get_nowait()
+        except (TimeoutError, asyncio.QueueEmpty):
+            return None
+
+    async def _gather(self) -> list[Job]:
+        """The first job, then more of the same operation until full or the wait is over."""
+        first = await self._next_job(None)
+        assert first is not None
+        jobs, rows = [first], len(first.inputs)
+        deadline = time.monotonic() + self.max_wait
+        while rows < self.max_rows:
+            job = await self._next_job(max(0.0, deadline - time.monotonic()))
+            if job is None:
+                break
+            if job.operation != first.operation or rows + len(job.inputs) > self.max_rows:
+                self.pending = job
+                break
+            jobs.append(job)
+            rows += len(job.inputs)
+        return jobs
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = await self._gather()
+            live = [job for job in jobs if not job.future.done()]  # skip callers that went away
+            if not live:
+                continue
+            operation = live[0].operation
+            inputs = torch.cat([job.inputs for job in live]) if len(live) > 1 else live[0].inputs
+            try:
+                outputs = await loop.run_in_executor(self.executor, self.operations[operation], inputs)
+            except Exception as error:  # the callers get the error; the worker keeps going
+                for job in live:
+                    if not job.future.done():
+                        job.future.set_exception(error)
+                continue
+            if self.on_batch is not None:
+                self.on_batch(operation, len(inputs))
+            for job, rows in zip(live, outputs.split([len(job.inputs) for job in live]), strict=True):
+                if not job.future.done():
+                    job.future.set_result(rows)

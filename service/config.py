@@ -1,0 +1,38 @@
+"""Service settings, read from environment variables prefixed ``ROUTED_VAE_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "routed-vae.pt"
+
+
+class Settings(BaseSettings):
+    """Every field can be set as ROUTED_VAE_<FIELD> (for example ROUTED_VAE_PORT=9000)."""
+
+    model_config = SettingsConfigDict(env_prefix="ROUTED_VAE_", frozen=True)
+
+    host: str = Field("127.0.0.1", description="address to bind; use 0.0.0.0 inside a container")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port")
+    model_path: Path = Field(DEFAULT_MODEL, description="TorchScript model; its .json card must sit beside it")
+    torch_threads: int = Field(0, ge=0, le=64, description="torch intra-op threads; 0 = one per CPU core")
+    max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="largest request body accepted")
+    body_timeout_seconds: float = Field(30.0, gt=0, description="time allowed to receive a request body")
+    max_image_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest single image file")
+    max_image_pixels: int = Field(4096 * 4096, ge=784, description="largest width x height of an input image")
+    micro_batch_size: int = Field(256, ge=1, description="most rows the model runs in one micro-batch")
+    micro_batch_wait_ms: float = Field(2.0, ge=0, description="longest wait for more requests to join a batch")
+    max_concurrent_requests: int = Field(64, ge=1, description="in-flight inference requests before 503")
+    retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with 503 when overloaded")
+    graceful_shutdown_seconds: int = Field(10, ge=0, description="time in-flight requests get after SIGTERM")
+    keep_alive_seconds: int = Field(5, ge=1, description="idle keep-alive connection timeout")
+    log_level: str = Field("info", description="debug, info, warning or error")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,32 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service.errors import error_response
+from service.schemas import ErrorResponse
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def read_liveness() -> dict[str, str]:
+    """Liveness: 200 while the process runs."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"model": ErrorResponse, "description": "not ready"}})
+async def read_readiness(request: Request) -> JSONResponse:
+    """Readiness: 200 once the model is loaded and warmed, 503 before that and while shutting down."""
+    if getattr(request.app.state, "ready", False):
+        return JSONResponse({"status": "ready"})
+    return error_response(503, "not_ready", "The model is not loaded yet.", headers={"Retry-After": "1"})
+
+
+@router.get("/metrics", response_class=Response)
+async def read_metrics(request: Request) -> Response:
+    """Prometheus metrics in text format."""
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

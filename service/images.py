@@ -1,0 +1,167 @@
+"""Safe image decoding and MNIST-style preprocessing. No HTTP here: errors are ImageError."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Formats we decode; EPS (runs Ghostscript) and everything else are refused before parsing.
+ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+MNIST_SIDE = 28
+DIGIT_BOX = 20  # MNIST scales each digit so its longer side is 20 px, then centres it in 28 x 28
+INK_THRESHOLD = 0.2  # fraction of full ink below which a pixel counts as background when cropping
+
+
+class ImageError(ValueError):
+    """An input image that cannot be used; ``status`` and ``code`` say how to answer it."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int
+    max_pixels: int
+
+
+def decode_base64(text: str, max_bytes: int) -> bytes:
+    """Bytes of a base64 image, with or without a ``data:image/...;base64,`` prefix."""
+    if text.startswith("data:"):
+        header, _, text = text.partition(",")
+        if not header.endswith(";base64"):
+            raise ImageError(422, "invalid_base64", "A data URL must be base64: data:image/png;base64,...")
+    if len(text) > (max_bytes * 4) // 3 + 4:
+        raise ImageError(413, "image_too_large", f"An image may be at most {max_bytes} bytes.")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ImageError(422, "invalid_base64", f"The image is not valid base64: {error}.") from error
+
+
+def open_image(data: bytes, limits: ImageLimits) -> Image.Image:
+    """Frame 0 of an allowed image, fully decoded, after checking its size from the header."""
+    if len(data) > limits.max_bytes:
+        raise ImageError(413, "image_too_large", f"An image may be at most {limits.max_bytes} bytes.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise ImageError(
+                    413,
+                    "image_too_large",
+                    f"The image is {width}x{height}; at most {limits.max_pixels} pixels are accepted.",
+                )
+            image.seek(0)  # animated GIF/WebP: the first frame only
+            image.load()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(413, "image_too_large", "The image has too many pixels.") from error
+    except UnidentifiedImageError as error:
+        raise ImageError(
+            415, "unsupported_image", f"Not a readable image. Accepted formats: {', '.join(ALLOWED_FORMATS)}."
+        ) from error
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise ImageError(422, "corrupt_image", "The image is truncated or corrupt and could not be decoded.") from error
+    return image
+
+
+def to_grayscale(image: Image.Image) -> np.ndarray:
+    """Luminance in [0, 1]; transparency flattened onto whichever background contrasts with the ink."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255
+        gray = np.asarray(rgba.convert("L"), dtype=np.float32) / 255
+        opaque = alpha > 0.5
+        ink_is_light = opaque.any() and float(gray[opaque].mean()) > 0.5
+        background = 0.0 if ink_is_light else 1.0
+        return gray * alpha + background * (1 - alpha)
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255
+
+
+def as_ink(gray: np.ndarray) -> np.ndarray:
+    """Ink = 1, background = 0: invert when the border (the background) is light, then stretch."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    ink = 1 - gray if background > 0.5 else gray
+    floor = min(background, 1 - background)
+    peak = float(ink.max())
+    if peak - floor < 0.05:
+        raise ImageError(422, "blank_image", "The image has no visible digit (it is one flat colour).")
+    return np.clip((ink - floor) / (peak - floor), 0, 1)
+
+
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
+    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def fit_box(ink: np.ndarray) -> np.ndarray:
+    """Scale so the longer side is 20 px, keeping the aspect ratio (antialiased)."""
+    height, width = ink.shape
+    scale = DIGIT_BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    image = Image.fromarray(ink.astype(np.float32), mode="F")
+    return np.asarray(image.resize(size, Image.Resampling.LANCZOS), dtype=np.float32).clip(0, 1)
+
+
+def centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Place the digit in 28 x 28 so its centre of mass sits at the centre, as MNIST does."""
+    height, width = digit.shape
+    total = float(digit.sum())
+    rows, cols = np.indices(digit.shape)
+    centre_row = float((rows * digit).sum()) / total
+    centre_col = float((cols * digit).sum()) / total
+    top = round(MNIST_SIDE / 2 - centre_row - 0.5)
+    left = round(MNIST_SIDE / 2 - centre_col - 0.5)
+    top = min(max(top, 0), MNIST_SIDE - height)
+    left = min(max(left, 0), MNIST_SIDE - width)
+    canvas = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    canvas[top : top + height, left : left + width] = digit
+    return canvas
+
+
+def preprocess_auto(image: Image.Image) -> np.ndarray:
+    """Any picture of one digit -> 28 x 28 MNIST form (white on black, 20 px box, centred by mass)."""
+    image = ImageOps.exif_transpose(image) or image
+    ink = as_ink(to_grayscale(image))
+    return centre_by_mass(fit_box(crop_to_ink(ink)))
+
+
+def preprocess_none(image: Image.Image) -> np.ndarray:
+    """A 28 x 28 image taken as it is: grayscale, 1 = ink."""
+    if image.size != (MNIST_SIDE, MNIST_SIDE):
+        width, height = image.size
+        raise ImageError(
+            422,
+            "wrong_image_size",
+            f"preprocess=none needs a 28x28 image, got {width}x{height}; use preprocess=auto for other sizes.",
+        )
+    return to_grayscale(image)
+
+
+def image_to_mnist(data: bytes, limits: ImageLimits, preprocess: str) -> np.ndarray:
+    """Bytes of an image file -> (28, 28) float32 in [0, 1], MNIST form."""
+    image = open_image(data, limits)
+    return preprocess_auto(image) if preprocess == "auto" else preprocess_none(image)
+
+
+def pixels_to_png(pixels: np.ndarray, scale: int = 1) -> bytes:
+    """(28, 28) values in [0, 1] -> an 8-bit grayscale PNG with no metadata, upscaled by nearest neighbour."""
+    image = Image.fromarray((pixels.clip(0, 1) * 255).round().astype(np.uint8), mode="L")
+    if scale > 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

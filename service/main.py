@@ -1,0 +1,90 @@
+"""Assembles the app: lifespan (model, batcher), middleware, routers, error handlers, demo page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import torch
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from service import api, health
+from service.batching import MicroBatcher
+from service.config import Settings, get_settings
+from service.errors import install_error_handlers
+from service.images import ImageLimits
+from service.inference import Inference
+from service.metrics import Metrics
+from service.middleware import BodyLimitMiddleware, OverloadMiddleware, RequestContextMiddleware
+from service.model import ModelRunner
+from service.sampling import LatentSampler
+from service.schemas import MAX_LATENT
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+logger = logging.getLogger("service.main")
+
+
+def build_inference(runner: ModelRunner, settings: Settings, metrics: Metrics) -> Inference:
+    batcher = MicroBatcher(
+        {"encode": runner.encode, "decode": runner.decode},
+        max_rows=settings.micro_batch_size,
+        max_wait=settings.micro_batch_wait_ms / 1000,
+        on_batch=lambda operation, rows: metrics.model_batch.labels(operation).observe(rows),
+    )
+    return Inference(runner, batcher, LatentSampler(runner.card, MAX_LATENT))
+
+
+def make_lifespan(settings: Settings, runner: ModelRunner | None):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        loaded = runner if runner is not None else ModelRunner.load(settings.model_path)
+        inference = build_inference(loaded, settings, app.state.metrics)
+        inference.batcher.start()
+        app.state.metrics.set_model(loaded.card)
+        app.state.inference, app.state.ready = inference, True
+        logger.info("model %s ready (sha256 %s)", loaded.card.get("name"), loaded.card.get("sha256"))
+        yield
+        app.state.ready = False
+        await inference.batcher.stop()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, runner: ModelRunner | None = None) -> FastAPI:
+    """The service; ``runner`` lets the caller load (and check) the model before serving."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="routed-vae",
+        version="1.0.0",
+        description="An MNIST VAE whose latent dimension k means 'how much of digit k' (gradient routing). "
+        'Every error is {"error": {"code", "message", "details"?}}.',
+        lifespan=make_lifespan(settings, runner),
+    )
+    app.state.metrics = Metrics()
+    app.state.ready = False
+    app.state.image_limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(health.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def read_demo_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    # Added last = outermost: request id and logging see every response, 413 and 503 included.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds)
+    app.add_middleware(
+        OverloadMiddleware,
+        metrics=app.state.metrics,
+        max_in_flight=settings.max_concurrent_requests,
+        retry_after=settings.retry_after_seconds,
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,189 @@
+"""ASGI middleware: request id + access log + metrics, overload shedding, and the body size limit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import error_response
+from service.metrics import Metrics
+
+logger = logging.getLogger("service.access")
+INFERENCE_PATHS = frozenset({"/classify", "/encode", "/decode", "/sample"})
+KNOWN_PATHS = INFERENCE_PATHS | {
+    "/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/v1/model",
+    "/docs",
+    "/openapi.json",
+}
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def endpoint_label(path: str) -> str:
+    """Known paths as themselves; everything else as "other", to keep metric labels bounded."""
+    if path in KNOWN_PATHS:
+        return path
+    return "/static" if path.startswith("/static/") else "other"
+
+
+def request_id_from(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text: str = value.decode("latin-1")
+            if SAFE_REQUEST_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (X-Request-ID), logs it as JSON and records its metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        began, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self.record(scope, request_id, status, time.perf_counter() - began)
+
+    def record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+        endpoint = endpoint_label(scope["path"])
+        self.metrics.requests.labels(endpoint, scope["method"], str(status)).inc()
+        self.metrics.latency.labels(endpoint).observe(seconds)
+        client = scope.get("client")
+        logger.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "client": client[0] if client else None,
+            },
+        )
+
+
+class OverloadMiddleware:
+    """Answers 503 with Retry-After once too many inference requests are in flight."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_in_flight: int, retry_after: int) -> None:
+        self.app, self.metrics = app, metrics
+        self.max_in_flight, self.retry_after = max_in_flight, retry_after
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in INFERENCE_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            self.metrics.rejected.inc()
+            response = error_response(
+                503,
+                "overloaded",
+                f"The server is at its limit of {self.max_in_flight} concurrent requests; retry shortly.",
+                headers={"Retry-After": str(self.retry_after)},
+            )
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            self.metrics.in_flight.dec()
+
+
+class BodyLimitMiddleware:
+    """Reads at most ``max_bytes`` of body (413 beyond, before buffering more), within a time limit (408)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = self.declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self.too_large(scope, receive, send)
+            return
+        try:
+            body = await asyncio.wait_for(self.read_body(receive), self.timeout)
+        except TimeoutError:
+            await error_response(408, "request_timeout", "The request body took too long to arrive.")(
+                scope, receive, send
+            )
+            return
+        if body is None:
+            await self.too_large(scope, receive, send)
+            return
+        await self.app(scope, self.replay(body, receive), send)
+
+    @staticmethod
+    def declared_length(scope: Scope) -> int | None:
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    return int(value)
+                except ValueError:
+                    return None
+        return None
+
+    async def read_body(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it grows past the limit."""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    def replay(body: bytes, receive: Receive) -> Receive:
+        """Hands the buffered body to the app once, then passes on the client's own messages."""
+        sent = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay_receive
+
+    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(413, "payload_too_large", f"The request body may be at most {self.max_bytes} bytes.")
+        await response(scope, receive, send)

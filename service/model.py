@@ -1,0 +1,96 @@
+"""Loads the TorchScript model after checking its sha256 against the card, and runs it. No HTTP here."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+class ModelLoadError(RuntimeError):
+    """The model or its card is missing, unreadable or tampered with; the message says which."""
+
+
+def card_path_for(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+def read_card(model_path: Path) -> dict[str, Any]:
+    path = card_path_for(model_path)
+    try:
+        card: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise ModelLoadError(f"model card {path} not found; it must sit beside the model file") from error
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"model card {path} is unreadable: {error}") from error
+    if not isinstance(card, dict) or "sha256" not in card:
+        raise ModelLoadError(f"model card {path} has no sha256 field")
+    return card
+
+
+def verify_sha256(model_path: Path, expected: str) -> bytes:
+    """The model's bytes, read once, after checking them against the card (loading runs code)."""
+    try:
+        data = model_path.read_bytes()
+    except FileNotFoundError as error:
+        raise ModelLoadError(f"model file {model_path} not found (set ROUTED_VAE_MODEL_PATH)") from error
+    except OSError as error:
+        raise ModelLoadError(f"model file {model_path} is unreadable: {error}") from error
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ModelLoadError(
+            f"model file {model_path} has sha256 {actual}, but its card says {expected}; refusing to load it"
+        )
+    return data
+
+
+@dataclass
+class ModelRunner:
+    """The loaded model and its card; ``encode`` and ``decode`` work on CPU tensors."""
+
+    module: torch.jit.ScriptModule
+    card: dict[str, Any]
+
+    @classmethod
+    def load(cls, model_path: Path) -> ModelRunner:
+        card = read_card(model_path)
+        data = verify_sha256(model_path, str(card["sha256"]))
+        try:
+            module = torch.jit.load(io.BytesIO(data), map_location="cpu")
+        except Exception as error:  # TorchScript raises many types for a corrupt archive
+            raise ModelLoadError(f"model file {model_path} could not be loaded: {error}") from error
+        runner = cls(module=module.eval(), card=card)
+        runner.warm_up()
+        return runner
+
+    @property
+    def latent_size(self) -> int:
+        return len(self.card.get("latent_dimensions", [])) or 10
+
+    def warm_up(self) -> None:
+        """Run every shape class once so the first request pays no start-up cost; check outputs."""
+        for rows in (1, 8, 64):
+            latents = self.encode(torch.rand(rows, 1, 28, 28))
+            self.decode(latents)
+
+    @torch.inference_mode()
+    def encode(self, images: Tensor) -> Tensor:
+        """(N, 1, 28, 28) float in [0, 1] -> (N, K) non-negative latents."""
+        return self._checked(self.module.encode(images), "encode")
+
+    @torch.inference_mode()
+    def decode(self, latents: Tensor) -> Tensor:
+        """(N, K) latents -> (N, 1, 28, 28) images in [0, 1]."""
+        return self._checked(self.module.decode(latents), "decode")
+
+    @staticmethod
+    def _checked(output: Tensor, what: str) -> Tensor:
+        if not bool(torch.isfinite(output).all()):
+            raise FloatingPointError(f"model {what} produced non-finite values")
+        return output

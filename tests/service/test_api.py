@@ -1,0 +1,232 @@
+"""The HTTP contract (shared/docs/api.md), endpoint by endpoint, with exact statuses and error codes."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.service.conftest import assert_error, digit_png, png_bytes
+
+PIXELS_ONE = [[1.0 if 12 <= x < 16 and 5 <= y < 23 else 0.0 for x in range(28)] for y in range(28)]
+
+
+def assert_prediction(prediction: dict[str, object]) -> None:
+    latent = prediction["latent"]
+    assert isinstance(latent, list) and len(latent) == 10 and all(v >= 0 for v in latent)
+    assert prediction["digit"] == max(range(10), key=lambda k: latent[k])
+    assert 0 <= prediction["confidence"] <= 1  # type: ignore[operator]
+
+
+# --- /classify and /encode: multipart ---------------------------------------------------------
+
+
+def test_classify_one_multipart_png(client: TestClient) -> None:
+    response = client.post("/classify", files={"file": ("one.png", digit_png(), "image/png")})
+    assert response.status_code == 200
+    predictions = response.json()["predictions"]
+    assert len(predictions) == 1
+    assert_prediction(predictions[0])
+    assert response.headers["x-request-id"]
+
+
+def test_classify_batch_keeps_input_order(client: TestClient) -> None:
+    blank_ish = png_bytes(Image.new("L", (28, 28), 0).point(lambda _: 0))
+    files = [("file", ("a.png", digit_png(), "image/png")), ("file", ("b.png", digit_png(56), "image/png"))]
+    response = client.post("/classify", files=files)
+    assert response.status_code == 200
+    assert len(response.json()["predictions"]) == 2
+    single = client.post("/encode", files={"file": ("a.png", digit_png(), "image/png")}).json()["latents"][0]
+    assert response.json()["predictions"][0]["latent"] == pytest.approx(single, abs=1e-5)
+    assert blank_ish  # a flat image is refused, see test_blank_image_is_422
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "WEBP"])
+def test_every_allowed_format_is_accepted(client: TestClient, fmt: str) -> None:
+    image = Image.open(io.BytesIO(digit_png(64))).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    response = client.post("/classify", files={"file": (f"x.{fmt.lower()}", buffer.getvalue(), "image/*")})
+    assert response.status_code == 200, response.text
+
+
+def test_encode_and_classify_share_latents(client: TestClient) -> None:
+    files = {"file": ("a.png", digit_png(), "image/png")}
+    latents = client.post("/encode", files=files).json()["latents"]
+    predictions = client.post("/classify", files=files).json()["predictions"]
+    assert latents[0] == pytest.approx(predictions[0]["latent"], abs=1e-6)
+
+
+# --- /classify and /encode: JSON ------------------------------------------------------------
+
+
+def test_classify_json_base64_with_and_without_data_url(client: TestClient) -> None:
+    raw = base64.b64encode(digit_png()).decode()
+    response = client.post("/classify", json={"images": [raw, f"data:image/png;base64,{raw}"]})
+    assert response.status_code == 200
+    first, second = response.json()["predictions"]
+    assert first["latent"] == pytest.approx(second["latent"])
+
+
+def test_classify_json_pixel_array(client: TestClient) -> None:
+    response = client.post("/classify", json={"images": [PIXELS_ONE]})
+    assert response.status_code == 200
+    assert_prediction(response.json()["predictions"][0])
+
+
+def test_preprocess_none_takes_28x28_as_is(client: TestClient) -> None:
+    response = client.post("/encode?preprocess=none", files={"file": ("a.png", digit_png(), "image/png")})
+    assert response.status_code == 200
+    from_pixels = client.post("/encode", json={"images": [PIXELS_ONE]}).json()["latents"][0]
+    assert response.json()["latents"][0] == pytest.approx(from_pixels, abs=1e-5)
+
+
+def test_preprocess_none_refuses_other_sizes(client: TestClient) -> None:
+    response = client.post("/encode?preprocess=none", files={"file": ("a.png", digit_png(56), "image/png")})
+    error = assert_error(response, 422, "wrong_image_size")
+    assert "28x28" in str(error["message"])
+
+
+def test_preprocess_value_is_validated(client: TestClient) -> None:
+    response = client.post("/encode?preprocess=sharpen", files={"file": ("a.png", digit_png(), "image/png")})
+    assert_error(response, 422, "validation_error")
+
+
+def test_batch_of_256_is_accepted_and_257_refused(client: TestClient) -> None:
+    assert client.post("/encode", json={"images": [PIXELS_ONE] * 256}).status_code == 200
+    assert_error(client.post("/encode", json={"images": [PIXELS_ONE] * 257}), 422, "validation_error")
+    files = [("file", (f"{i}.png", digit_png(), "image/png")) for i in range(257)]
+    assert_error(client.post("/encode", files=files), 413, "too_many_images")
+
+
+# --- /decode --------------------------------------------------------------------------------
+
+
+def test_decode_json_returns_base64_pngs(client: TestClient) -> None:
+    response = client.post("/decode", json={"latents": [[0.0] * 10, [0, 0, 0, 2.5, 0, 0, 0, 0, 0, 0]]})
+    assert response.status_code == 200
+    images = response.json()["images"]
+    assert len(images) == 2
+    image = Image.open(io.BytesIO(base64.b64decode(images[1])))
+    assert image.size == (28, 28) and image.mode == "L"
+
+
+def test_decode_single_latent_as_png_with_scale(client: TestClient) -> None:
+    latent = {"latents": [[0, 0, 0, 3, 0, 0, 0, 0, 0, 0]]}
+    response = client.post("/decode?scale=10", json=latent, headers={"Accept": "image/png"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.size == (280, 280) and image.mode == "L"
+    assert not image.info, "output PNGs carry no metadata"
+
+
+def test_decode_png_accept_with_several_latents_gives_json(client: TestClient) -> None:
+    response = client.post("/decode", json={"latents": [[0.0] * 10] * 2}, headers={"Accept": "image/png"})
+    assert response.status_code == 200 and len(response.json()["images"]) == 2
+
+
+@pytest.mark.parametrize(
+    "latents",
+    [
+        [[0.0] * 9],  # too short
+        [[0.0] * 11],  # too long
+        [[-0.1] + [0.0] * 9],  # below the range
+        [[10.5] + [0.0] * 9],  # above the range
+        [["a"] + [0.0] * 9],  # not a number
+        [],  # empty
+    ],
+)
+def test_decode_rejects_bad_latents(client: TestClient, latents: object) -> None:
+    assert_error(client.post("/decode", json={"latents": latents}), 422, "validation_error")
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_decode_rejects_non_finite(client: TestClient, literal: str) -> None:
+    body = '{"latents": [[' + literal + ", 0, 0, 0, 0, 0, 0, 0, 0, 0]]}"
+    response = client.post("/decode", content=body, headers={"Content-Type": "application/json"})
+    assert_error(response, 422, "validation_error")
+
+
+def test_decode_scale_is_bounded(client: TestClient) -> None:
+    response = client.post("/decode?scale=21", json={"latents": [[0.0] * 10]}, headers={"Accept": "image/png"})
+    assert_error(response, 422, "validation_error")
+
+
+# --- /sample --------------------------------------------------------------------------------
+
+
+def test_sample_digit_is_seeded_and_varied(client: TestClient) -> None:
+    first = client.post("/sample", json={"digit": 3, "n": 4, "seed": 7}).json()
+    again = client.post("/sample", json={"digit": 3, "n": 4, "seed": 7}).json()
+    assert first == again
+    assert first["digits"] == [3, 3, 3, 3]
+    assert len({tuple(latent) for latent in first["latents"]}) == 4, "samples should vary"
+    assert len(first["images"]) == 4
+
+
+def test_sample_without_digit_chooses_random_digits(client: TestClient) -> None:
+    body = client.post("/sample", json={"n": 64, "seed": 1}).json()
+    assert len(body["digits"]) == 64 and len(set(body["digits"])) > 3
+
+
+def test_sample_without_body_gives_one(client: TestClient) -> None:
+    response = client.post("/sample")
+    assert response.status_code == 200 and len(response.json()["images"]) == 1
+
+
+@pytest.mark.parametrize("body", [{"digit": 10}, {"n": 0}, {"n": 65}, {"seed": -1}, {"colour": "red"}])
+def test_sample_rejects_bad_values(client: TestClient, body: dict[str, object]) -> None:
+    assert_error(client.post("/sample", json=body), 422, "validation_error")
+
+
+# --- health, metrics, model card, docs, demo -------------------------------------------------
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_metrics_cover_requests_latency_images_batches_and_model(client: TestClient) -> None:
+    client.post("/classify", files={"file": ("a.png", digit_png(), "image/png")})
+    text = client.get("/metrics").text
+    for name in (
+        'routed_vae_requests_total{endpoint="/classify",method="POST",status="200"}',
+        "routed_vae_request_duration_seconds_bucket",
+        'routed_vae_images_total{endpoint="/classify"}',
+        "routed_vae_model_batch_size_bucket",
+        "routed_vae_request_batch_size_bucket",
+        "routed_vae_model_info{",
+    ):
+        assert name in text, name
+
+
+def test_model_card_is_served(client: TestClient) -> None:
+    card = client.get("/v1/model").json()
+    for field in ("name", "version", "sha256", "training", "test_metrics", "latent_dimensions"):
+        assert field in card
+    assert len(card["latent_dimensions"]) == 10
+
+
+def test_openapi_documents_every_endpoint_and_error(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in ("/classify", "/encode", "/decode", "/sample", "/healthz", "/readyz", "/metrics", "/v1/model"):
+        assert path in spec["paths"], path
+    classify = spec["paths"]["/classify"]["post"]
+    assert {"400", "413", "415", "422", "503"} <= set(classify["responses"])
+    assert {"multipart/form-data", "application/json"} <= set(classify["requestBody"]["content"])
+    assert client.get("/docs").status_code == 200
+
+
+def test_demo_page_is_served(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200 and "text/html" in response.headers["content-type"]
+
+
+def test_unknown_route_and_method_use_error_shape(client: TestClient) -> None:
+    assert_error(client.get("/nope"), 404, "not_found")
+    assert_error(client.get("/classify"), 405, "method_not_allowed")

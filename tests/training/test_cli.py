@@ -1,0 +1,56 @@
+"""Bad command-line arguments give clear errors and exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training.__main__ import build_parser, config_from_args, main
+from training.config import SEED_RECIPE
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "0"], "--epochs: must be a whole number >= 1, got 0"),
+        (["--batch-size", "abc"], "--batch-size: invalid positive_int value: 'abc'"),
+        (["--lr", "-1"], "--lr: must be a number > 0, got -1"),
+        (["--kl-weight", "nan"], "--kl-weight: must be a number >= 0, got nan"),
+        (["--preset", "fastest"], "--preset: invalid choice: 'fastest'"),
+        (["--device"], "--device: expected one argument"),
+        (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    ],
+)
+def test_bad_arguments_exit_2_with_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_data_dir_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data-dir", str(tmp_path / "nowhere")])
+    assert exit_info.value.code == 2
+    assert "is not a directory" in capsys.readouterr().err
+
+
+def test_empty_data_dir_explains_expected_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--data-dir", str(tmp_path), "--run-dir", str(tmp_path / "run")])
+    assert code == 2
+    assert "train-images-idx3-ubyte (or train-images-idx3-ubyte.gz) not found" in capsys.readouterr().err
+
+
+def test_resume_without_checkpoint_is_reported(tmp_path: Path) -> None:
+    from training.train import load_checkpoint
+
+    with pytest.raises(FileNotFoundError, match="train without --resume first"):
+        load_checkpoint(tmp_path / "checkpoint.pt", None, None)  # type: ignore[arg-type]
+
+
+def test_flags_override_preset() -> None:
+    args = build_parser().parse_args(["--preset", "seed", "--epochs", "3", "--mean-bias-init", "0.5"])
+    config = config_from_args(args)
+    assert config.epochs == 3 and config.batch_size == SEED_RECIPE.batch_size
+    assert config.model.mean_bias_init == 0.5

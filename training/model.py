@@ -1,0 +1,148 @@
+"""The routed VAE: an MLP variational autoencoder whose latent dimension k means "how much of digit k".
+
+Gradient routing (Cloud et al. 2024, https://arxiv.org/abs/2410.04332) makes the latent
+interpretable: each image's reconstruction gradient reaches the encoder only through the latent
+dimension of its own label. Labels enter training nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from training.config import ModelConfig
+
+
+def mlp(widths: list[int]) -> nn.Sequential:
+    """Linear layers of the given widths with ReLU between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for index, (width_in, width_out) in enumerate(pairwise(widths)):
+        if index > 0:
+            layers.append(nn.ReLU())
+        layers.append(nn.Linear(width_in, width_out))
+    return nn.Sequential(*layers)
+
+
+class ReopeningReLU(torch.autograd.Function):
+    """ReLU forward. Backward: slope 1 above zero; below zero, ``leak`` times only the gradient
+    that would raise the input (reopen the unit), never the part that pushes it further down."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, leak: float) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.leak = leak
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (x,) = ctx.saved_tensors
+        closed = x <= 0
+        # Gradient descent raises x where grad < 0: keep that part for closed units, drop the rest.
+        reopen = ctx.leak * grad.clamp(max=0)
+        return torch.where(closed, reopen, grad), None
+
+
+def relu_reopening(x: Tensor, leak: float) -> Tensor:
+    """ReLU whose closed units can still be reopened by the gradient; a plain ReLU when leak == 0."""
+    if leak == 0:
+        return F.relu(x)
+    result: Tensor = ReopeningReLU.apply(x, leak)
+    return result
+
+
+def route_gradients(latent: Tensor, labels: Tensor) -> Tensor:
+    """Same values, but gradient flows only through each row's label dimension.
+
+    mask * z + (1 - mask) * z.detach(): the forward pass is unchanged; backward, every dimension
+    except the label's is cut off from the encoder.
+    """
+    mask = F.one_hot(labels.long(), num_classes=latent.shape[1]).to(latent.dtype)  # (B, K)
+    return mask * latent + (1 - mask) * latent.detach()
+
+
+@dataclass
+class Encoding:
+    """Everything the loss needs from one encoder pass."""
+
+    mean: Tensor  # (B, K) mean head, before the ReLU
+    spread: Tensor  # (B, K) second head: noise scale ("seed") or log-variance ("standard")
+    latent: Tensor  # (B, K) sampled, non-negative latent
+
+
+class RoutedVAE(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        k = config.latent_size
+        self.encoder = mlp([config.image_pixels, *config.encoder_widths, k])
+        self.mean_head = nn.Linear(k, k)
+        self.spread_head = nn.Linear(k, k)
+        self.decoder = mlp([k, *config.decoder_widths, config.image_pixels])
+        nn.init.constant_(self.mean_head.bias, config.mean_bias_init)
+
+    def encode_stats(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean and spread heads for images (B, 1, 28, 28) or (B, 784) in [0, 1]."""
+        hidden = self.encoder(images.flatten(1))  # (B, K)
+        return self.mean_head(hidden), self.spread_head(hidden)
+
+    def encode(self, images: Tensor) -> Tensor:
+        """The deterministic latent used for inference and classification: ReLU of the mean."""
+        mean, _ = self.encode_stats(images)
+        return F.relu(mean)  # (B, K), >= 0
+
+    def sample(self, images: Tensor) -> Encoding:
+        """A noisy, non-negative latent for training (the reparameterisation trick)."""
+        mean, spread = self.encode_stats(images)
+        standard = self.config.reparameterization == "standard"
+        scale = torch.exp(0.5 * spread) if standard else spread
+        latent = relu_reopening(mean + scale * torch.randn_like(mean), self.config.relu_leak)
+        return Encoding(mean=mean, spread=spread, latent=latent)
+
+    def decode(self, latent: Tensor) -> Tensor:
+        """Images (B, 1, 28, 28) in [0, 1] from latents (B, K)."""
+        pixels = torch.sigmoid(self.decoder(latent))  # (B, 784)
+        return pixels.view(-1, 1, 28, 28)
+
+
+@dataclass
+class LossTerms:
+    total: Tensor
+    recon: Tensor  # per-image summed squared error, averaged over the batch
+    kl: Tensor
+    l1: Tensor
+
+
+def kl_term(encoding: Encoding) -> Tensor:
+    """KL(q(z|x) || N(0, I)) up to constants, averaged over batch and dimensions.
+
+    Kingma & Welling 2013, appendix B: KL = 1/2 * (mu^2 + sigma^2 - log sigma^2 - 1). The seed
+    drops the 1/2 and the constant and reads the second head as log sigma^2 in both modes.
+    """
+    mean, spread = encoding.mean, encoding.spread
+    return (mean.pow(2) + spread.exp() - spread).mean()
+
+
+def loss_terms(
+    model: RoutedVAE,
+    images: Tensor,
+    labels: Tensor,
+    recon_weight: float,
+    kl_weight: float,
+    l1_weight: float,
+) -> LossTerms:
+    """The routed VAE objective: weighted reconstruction + KL (+ optional label-free L1)."""
+    flat = images.flatten(1)  # (B, 784)
+    encoding = model.sample(flat)
+    routed = route_gradients(encoding.latent, labels)
+    reconstruction = model.decode(routed).flatten(1)  # (B, 784)
+    recon = (reconstruction - flat).pow(2).sum(dim=1).mean()
+    kl = kl_term(encoding)
+    # The L1 penalty treats every dimension alike, so labels still enter only through routing.
+    l1 = F.relu(encoding.mean).sum(dim=1).mean()
+    total = recon_weight * recon + kl_weight * kl + l1_weight * l1
+    return LossTerms(total=total, recon=recon, kl=kl, l1=l1)

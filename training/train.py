@@ -1,0 +1,176 @@
+"""The training loop: whole-dataset tensors on the device, no per-sample collation."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from training.config import TrainConfig
+from training.data import Mnist, Split, load_mnist
+from training.model import RoutedVAE, loss_terms
+
+EVAL_BATCH = 2000
+
+
+def pick_device(name: str) -> torch.device:
+    """Resolve "auto" to cuda, then mps, then cpu; pass anything else to torch."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class DeviceSplit:
+    """A split moved to the device once, as uint8 to keep it compact."""
+
+    images: Tensor  # (N, 784) uint8
+    labels: Tensor  # (N,) int64
+
+    @classmethod
+    def from_split(cls, split: Split, device: torch.device, limit: int | None = None) -> DeviceSplit:
+        count = len(split) if limit is None else min(limit, len(split))
+        images = torch.from_numpy(split.images[:count].reshape(count, -1).copy())
+        labels = torch.from_numpy(split.labels[:count].astype("int64"))
+        return cls(images.to(device), labels.to(device))
+
+    def batch(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        """Float images in [0, 1] and labels for the given row indices."""
+        return self.images[index].float().div_(255), self.labels[index]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def train_epoch(
+    model: RoutedVAE, optimizer: torch.optim.Optimizer, data: DeviceSplit, config: TrainConfig
+) -> dict[str, float]:
+    """One pass over the shuffled training data; returns the mean of each loss term."""
+    model.train()
+    order = torch.randperm(len(data), device=data.labels.device)
+    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "l1": 0.0}
+    batches = order.split(config.batch_size)
+    for index in tqdm(batches, desc="  batches", leave=False, unit="batch"):
+        images, labels = data.batch(index)
+        terms = loss_terms(model, images, labels, config.recon_weight, config.kl_weight, config.l1_weight)
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        optimizer.step()
+        for key, value in (("loss", terms.total), ("recon", terms.recon), ("kl", terms.kl), ("l1", terms.l1)):
+            sums[key] += value.item()
+    return {key: total / len(batches) for key, total in sums.items()}
+
+
+@torch.no_grad()
+def encode_all(model: RoutedVAE, data: DeviceSplit) -> tuple[Tensor, Tensor]:
+    """Deterministic latents and reconstructions' per-image squared error for a whole split."""
+    model.eval()
+    latents, errors = [], []
+    for index in torch.arange(len(data), device=data.labels.device).split(EVAL_BATCH):
+        images, _ = data.batch(index)
+        latent = model.encode(images)
+        reconstruction = model.decode(latent).flatten(1)
+        latents.append(latent)
+        errors.append((reconstruction - images).pow(2).sum(dim=1))
+    return torch.cat(latents), torch.cat(errors)
+
+
+def evaluate(model: RoutedVAE, data: DeviceSplit) -> dict[str, float]:
+    """Argmax accuracy of the latent and mean per-image squared reconstruction error."""
+    latents, errors = encode_all(model, data)
+    accuracy = (latents.argmax(dim=1) == data.labels).float().mean().item()
+    return {"accuracy": accuracy, "recon_error": errors.mean().item()}
+
+
+def save_checkpoint(path: Path, model: RoutedVAE, optimizer: torch.optim.Optimizer, epoch: int) -> None:
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "epoch": epoch,
+        "rng": torch.get_rng_state(),
+    }
+    temporary = path.with_suffix(".tmp")
+    torch.save(state, temporary)
+    temporary.replace(path)
+
+
+def load_checkpoint(path: Path, model: RoutedVAE, optimizer: torch.optim.Optimizer) -> int:
+    """Restore model, optimiser and RNG; returns the number of epochs already done."""
+    if not path.exists():
+        raise FileNotFoundError(f"--resume: no checkpoint at {path}; train without --resume first.")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["rng"])
+    return int(state["epoch"])
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, config: TrainConfig, epoch: int) -> float:
+    lr = config.lr * config.lr_decay**epoch
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def log_line(epoch: int, epochs: int, record: dict[str, Any]) -> str:
+    return (
+        f"epoch {epoch:3d}/{epochs}  loss {record['loss']:8.3f}  recon {record['recon']:7.3f}  "
+        f"kl {record['kl']:6.3f}  test acc {100 * record['accuracy']:6.2f} %  "
+        f"test recon {record['recon_error']:6.2f}  {record['seconds']:5.1f} s"
+    )
+
+
+@dataclass
+class TrainResult:
+    model: RoutedVAE
+    mnist: Mnist
+    history: list[dict[str, Any]]
+
+
+def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
+    """Train a routed VAE from ``config``; checkpoints and a JSONL log go to ``config.run_dir``."""
+    torch.manual_seed(config.seed)
+    device = pick_device(config.device)
+    mnist = mnist if mnist is not None else load_mnist(config.data_dir)
+    train_data = DeviceSplit.from_split(mnist.train, device, config.limit)
+    test_data = DeviceSplit.from_split(mnist.test, device)
+    model = RoutedVAE(config.model).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint, log_path = config.run_dir / "checkpoint.pt", config.run_dir / "metrics.jsonl"
+    start = load_checkpoint(checkpoint, model, optimizer) if config.resume else 0
+    if not config.resume:
+        log_path.write_text("")
+    print(f"Training on {device}: {len(train_data)} images, {config.epochs} epochs, seed {config.seed}")
+    history: list[dict[str, Any]] = []
+    for epoch in range(start, config.epochs):
+        began = time.perf_counter()
+        lr = set_learning_rate(optimizer, config, epoch)
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "lr": lr,
+            **train_epoch(model, optimizer, train_data, config),
+        }
+        record.update(evaluate(model, test_data), seconds=time.perf_counter() - began)
+        history.append(record)
+        print(log_line(epoch + 1, config.epochs, record), flush=True)
+        with log_path.open("a") as log:
+            log.write(json.dumps(record) + "\n")
+        save_checkpoint(checkpoint, model, optimizer, epoch + 1)
+    return TrainResult(model=model.cpu(), mnist=mnist, history=history)
+
+
+def config_as_json(config: TrainConfig) -> dict[str, Any]:
+    """The configuration as plain JSON values (paths as strings)."""
+    plain: dict[str, Any] = json.loads(json.dumps(asdict(config), default=str))
+    return plain
