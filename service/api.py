@@ -113,6 +113,13 @@ async def encode_images(
     return EncodeResponse(latents=(await inference.encode(pixels)).tolist())
 
 
+@router.post("/preprocess", response_model=ImagesResponse, responses=ERRORS, openapi_extra=IMAGE_BODY)
+async def preprocess_images(request: Request, limits: LimitsDep, preprocess: Preprocess = "auto") -> ImagesResponse:
+    """The 28x28 MNIST-form images the model would see for these inputs, as base64 PNGs."""
+    pixels = await read_images(request, limits, preprocess)
+    return ImagesResponse(images=png_base64(pixels))
+
+
 @router.post(
     "/decode",
     response_model=ImagesResponse,

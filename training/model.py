@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from training.config import ModelConfig
+from training.config import LossWeights, ModelConfig
 
 
 def mlp(widths: list[int]) -> nn.Sequential:
@@ -115,6 +115,7 @@ class LossTerms:
     recon: Tensor  # per-image summed squared error, averaged over the batch
     kl: Tensor
     l1: Tensor
+    blank: Tensor  # summed squared ink in decode(0): the decoder's picture of "no digit"
 
 
 def kl_term(encoding: Encoding) -> Tensor:
@@ -131,9 +132,7 @@ def loss_terms(
     model: RoutedVAE,
     images: Tensor,
     labels: Tensor,
-    recon_weight: float,
-    kl_weight: float,
-    l1_weight: float,
+    weights: LossWeights,
 ) -> LossTerms:
     """The routed VAE objective: weighted reconstruction + KL (+ optional label-free L1)."""
     flat = images.flatten(1)  # (B, 784)
@@ -144,5 +143,6 @@ def loss_terms(
     kl = kl_term(encoding)
     # The L1 penalty treats every dimension alike, so labels still enter only through routing.
     l1 = F.relu(encoding.mean).sum(dim=1).mean()
-    total = recon_weight * recon + kl_weight * kl + l1_weight * l1
-    return LossTerms(total=total, recon=recon, kl=kl, l1=l1)
+    blank = model.decode(images.new_zeros(1, model.config.latent_size)).pow(2).sum()
+    total = weights.recon * recon + weights.kl * kl + weights.l1 * l1 + weights.blank * blank
+    return LossTerms(total=total, recon=recon, kl=kl, l1=l1, blank=blank)

@@ -58,15 +58,21 @@ def train_epoch(
     """One pass over the shuffled training data; returns the mean of each loss term."""
     model.train()
     order = torch.randperm(len(data), device=data.labels.device)
-    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "l1": 0.0}
+    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "l1": 0.0, "blank": 0.0}
     batches = order.split(config.batch_size)
     for index in tqdm(batches, desc="  batches", leave=False, unit="batch"):
         images, labels = data.batch(index)
-        terms = loss_terms(model, images, labels, config.recon_weight, config.kl_weight, config.l1_weight)
+        terms = loss_terms(model, images, labels, config.loss_weights)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
-        for key, value in (("loss", terms.total), ("recon", terms.recon), ("kl", terms.kl), ("l1", terms.l1)):
+        for key, value in (
+            ("loss", terms.total),
+            ("recon", terms.recon),
+            ("kl", terms.kl),
+            ("l1", terms.l1),
+            ("blank", terms.blank),
+        ):
             sums[key] += value.item()
     return {key: total / len(batches) for key, total in sums.items()}
 

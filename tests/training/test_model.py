@@ -7,6 +7,7 @@ from dataclasses import replace
 import torch
 
 from tests.conftest import TINY_MODEL
+from training.config import LossWeights
 from training.model import RoutedVAE, loss_terms, route_gradients
 
 
@@ -28,7 +29,7 @@ def test_reconstruction_gradient_reaches_encoder_only_through_label_dimension() 
     model = RoutedVAE(replace(TINY_MODEL, mean_bias_init=5.0))
     images = torch.rand(1, 1, 28, 28)
     label = 3
-    terms = loss_terms(model, images, torch.tensor([label]), recon_weight=1.0, kl_weight=0.0, l1_weight=0.0)
+    terms = loss_terms(model, images, torch.tensor([label]), LossWeights(recon=1.0, kl=0.0, l1=0.0))
     terms.total.backward()
     # Row j of the mean head feeds only latent dimension j.
     grad = model.mean_head.weight.grad
@@ -63,7 +64,7 @@ def test_labels_change_no_forward_value() -> None:
     values = []
     for labels in (torch.zeros(8, dtype=torch.long), torch.arange(8)):
         torch.manual_seed(1)
-        values.append(loss_terms(model, images, labels, 0.3, 1.0, 0.1).total.item())
+        values.append(loss_terms(model, images, labels, LossWeights(l1=0.1, blank=1.0)).total.item())
     assert values[0] == values[1]
 
 

@@ -1,0 +1,110 @@
+"""The committed model: its card against a fresh evaluation, and end to end through the service.
+
+These are the only tests that depend on the committed model's numbers, and they compare them with a
+fresh measurement rather than with constants.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.images import pixels_to_png
+from service.main import create_app
+from tests.service.digit_pictures import digit_pictures
+from training.data import Mnist, load_mnist
+from training.evaluate import evaluate_file
+
+MODEL = Path(__file__).resolve().parent.parent / "models" / "routed-vae.pt"
+E2E_IMAGES = 500
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def mnist() -> Mnist:
+    return load_mnist()
+
+
+@pytest.fixture(scope="module")
+def card() -> dict[str, object]:
+    return dict(json.loads(MODEL.with_suffix(".json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(model_path=MODEL))) as test_client:
+        yield test_client
+
+
+def test_card_matches_fresh_evaluation(tmp_path: Path, card: dict[str, object]) -> None:
+    metrics = evaluate_file(MODEL, tmp_path, None, 3.0)
+    recorded = card["test_metrics"]
+    assert isinstance(recorded, dict)
+    assert metrics["argmax_accuracy"] == pytest.approx(recorded["argmax_accuracy"], abs=1e-4)
+    assert metrics["recon_error_per_image"] == pytest.approx(recorded["recon_error_per_image"], rel=1e-3)
+    assert metrics["confusion_matrix"] == recorded["confusion_matrix"]
+    for figure in ("sweep.png", "reconstructions.png", "confusion.png", "histograms.png", "report.md"):
+        assert (tmp_path / figure).stat().st_size > 0
+
+
+def test_committed_model_meets_the_seed_bar(card: dict[str, object]) -> None:
+    """Argmax accuracy >= the seed's claimed 92.58 %, reconstruction error <= the seed's 26.5."""
+    metrics = card["test_metrics"]
+    assert isinstance(metrics, dict)
+    assert metrics["argmax_accuracy"] >= 0.9258
+    assert metrics["recon_error_per_image"] <= 26.5
+
+
+def classify_pngs(client: TestClient, mnist: Mnist, preprocess: str) -> float:
+    """Accuracy of /classify on the first E2E_IMAGES test images posted as PNG files."""
+    images, labels = mnist.test.images[:E2E_IMAGES], mnist.test.labels[:E2E_IMAGES]
+    correct = 0
+    for start in range(0, E2E_IMAGES, 100):
+        files = [
+            ("file", (f"{i}.png", pixels_to_png(images[i] / 255.0), "image/png")) for i in range(start, start + 100)
+        ]
+        response = client.post(f"/classify?preprocess={preprocess}", files=files)
+        assert response.status_code == 200, response.text
+        digits = [p["digit"] for p in response.json()["predictions"]]
+        correct += int((np.array(digits) == labels[start : start + 100]).sum())
+    return correct / E2E_IMAGES
+
+
+def offline_accuracy(card: dict[str, object], mnist: Mnist) -> float:
+    import torch
+
+    model = torch.jit.load(str(MODEL))
+    images = torch.from_numpy(mnist.test.images[:E2E_IMAGES]).float().div(255).unsqueeze(1)
+    predictions = model.encode(images).argmax(dim=1).numpy()
+    return float((predictions == mnist.test.labels[:E2E_IMAGES]).mean())
+
+
+@pytest.mark.parametrize("preprocess", ["none", "auto"])
+def test_classify_over_http_matches_offline_accuracy(
+    client: TestClient, mnist: Mnist, card: dict[str, object], preprocess: str
+) -> None:
+    served = classify_pngs(client, mnist, preprocess)
+    offline = offline_accuracy(card, mnist)
+    print(f"{E2E_IMAGES} MNIST test PNGs, preprocess={preprocess}: served {served:.4f}, offline {offline:.4f}")
+    assert abs(served - offline) <= 0.005
+
+
+def test_font_digits_are_classified(client: TestClient) -> None:
+    """Printed digits are not handwriting; the rate is reported and must stay high."""
+    pictures = list(digit_pictures())
+    wrong = []
+    for picture in pictures:
+        response = client.post("/classify", files={"file": ("d", picture.data, "application/octet-stream")})
+        assert response.status_code == 200, (picture.description, response.text)
+        if response.json()["predictions"][0]["digit"] != picture.digit:
+            wrong.append(picture.description)
+    rate = 1 - len(wrong) / len(pictures)
+    print(f"font digits: {len(pictures) - len(wrong)}/{len(pictures)} = {rate:.1%} right; wrong: {wrong}")
+    assert rate >= 0.8
