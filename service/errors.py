@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 logger = logging.getLogger("service.errors")
 
 HTTP_CODES = {
-    400: "bad_request",
+    400: "invalid_json",
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
@@ -87,7 +87,8 @@ async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
     elif error.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}. See /docs."
     elif error.status_code == 400:
-        message = "The request body could not be parsed; send valid JSON or multipart/form-data."
+        # FastAPI raises a bare 400 only when a JSON body cannot be parsed.
+        message = "The request body is not valid JSON (malformed, not UTF-8, too deeply nested or a too-long integer)."
     return error_response(error.status_code, code, message, headers=getattr(error, "headers", None))
 
 

@@ -12,7 +12,7 @@ MAX_LATENT = 10.0
 MAX_BASE64_CHARS = 14_000_000
 LATENT_SIZE = 10
 
-PixelRow = Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=28, max_length=28)]
+PixelRow = Annotated[list[Annotated[float, Field(strict=True, ge=0, le=1)]], Field(min_length=28, max_length=28)]
 PixelImage = Annotated[list[PixelRow], Field(min_length=28, max_length=28, description="28x28 pixels in [0, 1]")]
 Base64Image = Annotated[
     str,
@@ -23,7 +23,7 @@ Base64Image = Annotated[
     ),
 ]
 LatentVector = Annotated[
-    list[Annotated[float, Field(ge=0, le=MAX_LATENT)]],
+    list[Annotated[float, Field(strict=True, ge=0, le=MAX_LATENT)]],
     Field(
         min_length=LATENT_SIZE,
         max_length=LATENT_SIZE,
