@@ -1,0 +1,86 @@
+"""SIGTERM while requests are in flight: they finish, then the process exits cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.service.conftest import png_bytes
+from tests.service.test_demo_browser import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def start_service(model: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ROUTED_VAE_PORT": str(port), "ROUTED_VAE_MODEL_PATH": str(model)}
+    return subprocess.Popen([sys.executable, "-m", "service"], env=env, stderr=subprocess.PIPE)
+
+
+def wait_ready(url: str) -> None:
+    for _ in range(150):
+        try:
+            if urllib.request.urlopen(f"{url}/readyz", timeout=1).status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail("service did not become ready")
+
+
+def test_sigterm_lets_in_flight_requests_finish(tiny_model_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_service(tiny_model_path, port)
+    try:
+        wait_ready(url)
+        # Large pictures make each request take a noticeable time (decoding + preprocessing 64 of them).
+        picture = Image.new("L", (1500, 1500), 255)
+        picture.paste(0, (600, 300, 800, 1200))
+        files = [("file", (f"{i}.png", png_bytes(picture), "image/png")) for i in range(64)]
+        results: list[int] = []
+
+        def post() -> None:
+            response = httpx.post(f"{url}/classify", files=files, timeout=60)
+            results.append(response.status_code)
+
+        threads = [threading.Thread(target=post) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # the requests are being processed now
+        process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(timeout=60)
+        assert results == [200, 200, 200, 200]
+        # uvicorn re-raises the captured SIGTERM after its graceful shutdown, so -SIGTERM is a clean exit.
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.parametrize("damage", ["missing", "tampered", "no_card"])
+def test_bad_model_stops_startup_with_clear_message(tiny_model_path: Path, tmp_path: Path, damage: str) -> None:
+    model = tmp_path / "model.pt"
+    card = tmp_path / "model.json"
+    if damage != "missing":
+        data = bytearray(tiny_model_path.read_bytes())
+        if damage == "tampered":
+            data[len(data) // 2] ^= 0xFF
+        model.write_bytes(bytes(data))
+    if damage != "no_card":
+        card.write_bytes(tiny_model_path.with_suffix(".json").read_bytes())
+    process = start_service(model, free_port())
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2
+    message = stderr.decode()
+    expected = {"missing": "not found", "tampered": "refusing to load it", "no_card": "model card"}[damage]
+    assert "cannot start" in message and expected in message, message

@@ -1,0 +1,106 @@
+"""`python -m training.seeds --seeds 0 1 2 -- [training flags]`: the same recipe over several seeds.
+
+Each seed is trained with exactly the given training flags (only --seed, --out and --run-dir differ),
+evaluated on the test set, and summarised in a table: final accuracy, reconstruction error, wall time,
+and time to first reach 95 % test accuracy. ``--card`` merges the table into a model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from training.__main__ import build_parser, config_from_args
+from training.data import load_mnist
+from training.metrics import evaluate_model
+from training.train import train
+
+QUALITY_BAR = 0.95
+
+
+def time_to_accuracy(history: list[dict[str, Any]], bar: float) -> float | None:
+    """Cumulative training seconds until the first epoch whose test accuracy reaches ``bar``."""
+    elapsed = 0.0
+    for record in history:
+        elapsed += record["seconds"]
+        if record["accuracy"] >= bar:
+            return round(elapsed, 1)
+    return None
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    accuracies = [row["argmax_accuracy"] for row in rows]
+    errors = [row["recon_error_per_image"] for row in rows]
+    return {
+        "seeds": len(rows),
+        "accuracy_min": min(accuracies),
+        "accuracy_median": statistics.median(accuracies),
+        "recon_error_max": max(errors),
+        "recon_error_median": statistics.median(errors),
+    }
+
+
+def markdown_table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    lines = [
+        "| seed | test argmax accuracy | recon error / image | train seconds | seconds to 95 % |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        reached = "not reached" if row["seconds_to_95"] is None else f"{row['seconds_to_95']:.0f}"
+        lines.append(
+            f"| {row['seed']} | {100 * row['argmax_accuracy']:.2f} % | {row['recon_error_per_image']:.2f} | "
+            f"{row['seconds']:.0f} | {reached} |"
+        )
+    lines.append(
+        f"\nMin accuracy {100 * summary['accuracy_min']:.2f} %, median {100 * summary['accuracy_median']:.2f} %; "
+        f"median recon error {summary['recon_error_median']:.2f}, worst {summary['recon_error_max']:.2f}."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.seeds", description=__doc__)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to train (default: 0 1 2)")
+    parser.add_argument("--out-dir", type=Path, default=Path("runs/seeds"), help="(default: runs/seeds)")
+    parser.add_argument("--card", type=Path, help="model card JSON to add the table to (default: none)")
+    parser.add_argument("train_args", nargs=argparse.REMAINDER, help="training flags, after --")
+    args = parser.parse_args(argv)
+    train_args = [a for a in args.train_args if a != "--"]
+    base = config_from_args(build_parser().parse_args(train_args))
+    mnist = load_mnist(base.data_dir)
+    rows = []
+    for seed in args.seeds:
+        folder = args.out_dir / f"seed-{seed}"
+        config = replace(base, seed=seed, out=folder / "model.pt", run_dir=folder)
+        result = train(config, mnist=mnist)
+        metrics = evaluate_model(result.model.eval(), mnist.test)
+        rows.append(
+            {
+                "seed": seed,
+                "argmax_accuracy": metrics["argmax_accuracy"],
+                "recon_error_per_image": metrics["recon_error_per_image"],
+                "seconds": round(sum(r["seconds"] for r in result.history), 1),
+                "seconds_to_95": time_to_accuracy(result.history, QUALITY_BAR),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    summary = summarise(rows)
+    sweep = {"command": "python -m training " + " ".join(train_args), "rows": rows, "summary": summary}
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "seeds.json").write_text(json.dumps(sweep, indent=2) + "\n")
+    (args.out_dir / "seeds.md").write_text(markdown_table(rows, summary) + "\n")
+    print(markdown_table(rows, summary))
+    if args.card is not None:
+        card = json.loads(args.card.read_text())
+        card["seed_sweep"] = sweep
+        args.card.write_text(json.dumps(card, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
