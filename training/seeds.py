@@ -27,7 +27,7 @@ def time_to_accuracy(history: list[dict[str, Any]], bar: float) -> float | None:
     """Cumulative training seconds until the first epoch whose test accuracy reaches ``bar``."""
     elapsed = 0.0
     for record in history:
-        elapsed += record["seconds"]
+        elapsed += float(record["seconds"])
         if record["accuracy"] >= bar:
             return round(elapsed, 1)
     return None
