@@ -17,6 +17,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -46,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="starting recipe; other flags override it. 'seed' is the original demo's (default: default)",
     )
     add("--epochs", type=positive_int, help=f"passes over the training set (default: {d.epochs})")
+    add(
+        "--decoder-epochs",
+        type=non_negative_int,
+        help=f"decoder-only passes after the routed epochs; the latent is unchanged (default: {d.decoder_epochs})",
+    )
     add("--batch-size", type=positive_int, help=f"images per step (default: {d.batch_size})")
     add("--lr", type=positive_float, help=f"Adam learning rate at epoch 0 (default: {d.lr})")
     add("--lr-decay", type=positive_float, help=f"learning rate factor per epoch (default: {d.lr_decay})")
@@ -56,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=non_negative_float,
         help=f"weight of the decode(0) = blank anchor (default: {d.blank_weight})",
     )
+    add("--l1-decay", type=positive_float, help=f"L1 weight factor per epoch (default: {d.l1_decay})")
     add("--l1-weight", type=non_negative_float, help=f"label-free L1 on the latent (default: {d.l1_weight})")
     add(
         "--reparameterization",

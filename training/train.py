@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from training.config import TrainConfig
 from training.data import Mnist, Split, load_mnist
-from training.model import RoutedVAE, loss_terms
+from training.model import RoutedVAE, decoder_loss_terms, loss_terms
 
 EVAL_BATCH = 2000
 
@@ -53,16 +53,21 @@ class DeviceSplit:
 
 
 def train_epoch(
-    model: RoutedVAE, optimizer: torch.optim.Optimizer, data: DeviceSplit, config: TrainConfig
+    model: RoutedVAE, optimizer: torch.optim.Optimizer, data: DeviceSplit, config: TrainConfig, epoch: int
 ) -> dict[str, float]:
     """One pass over the shuffled training data; returns the mean of each loss term."""
     model.train()
     order = torch.randperm(len(data), device=data.labels.device)
     sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "l1": 0.0, "blank": 0.0}
     batches = order.split(config.batch_size)
+    weights = config.loss_weights(epoch)
+    decoder_only = epoch >= config.epochs
     for index in tqdm(batches, desc="  batches", leave=False, unit="batch"):
         images, labels = data.batch(index)
-        terms = loss_terms(model, images, labels, config.loss_weights)
+        if decoder_only:
+            terms = decoder_loss_terms(model, images, weights)
+        else:
+            terms = loss_terms(model, images, labels, weights)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
@@ -130,7 +135,7 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, config: TrainConfig, epo
 
 def log_line(epoch: int, epochs: int, record: dict[str, Any]) -> str:
     return (
-        f"epoch {epoch:3d}/{epochs}  loss {record['loss']:8.3f}  recon {record['recon']:7.3f}  "
+        f"epoch {epoch:3d}/{epochs} {record['phase']:>7}  loss {record['loss']:8.3f}  recon {record['recon']:7.3f}  "
         f"kl {record['kl']:6.3f}  test acc {100 * record['accuracy']:6.2f} %  "
         f"test recon {record['recon_error']:6.2f}  {record['seconds']:5.1f} s"
     )
@@ -159,17 +164,19 @@ def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
         log_path.write_text("")
     print(f"Training on {device}: {len(train_data)} images, {config.epochs} epochs, seed {config.seed}")
     history: list[dict[str, Any]] = []
-    for epoch in range(start, config.epochs):
+    total_epochs = config.epochs + config.decoder_epochs
+    for epoch in range(start, total_epochs):
         began = time.perf_counter()
         lr = set_learning_rate(optimizer, config, epoch)
         record: dict[str, Any] = {
             "epoch": epoch + 1,
+            "phase": "routed" if epoch < config.epochs else "decoder",
             "lr": lr,
-            **train_epoch(model, optimizer, train_data, config),
+            **train_epoch(model, optimizer, train_data, config, epoch),
         }
         record.update(evaluate(model, test_data), seconds=time.perf_counter() - began)
         history.append(record)
-        print(log_line(epoch + 1, config.epochs, record), flush=True)
+        print(log_line(epoch + 1, total_epochs, record), flush=True)
         with log_path.open("a") as log:
             log.write(json.dumps(record) + "\n")
         save_checkpoint(checkpoint, model, optimizer, epoch + 1)
