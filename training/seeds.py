@@ -2,7 +2,8 @@
 
 Each seed is trained with exactly the given training flags (only --seed, --out and --run-dir differ),
 evaluated on the test set, and summarised in a table: final accuracy, reconstruction error, wall time,
-and time to first reach 95 % test accuracy. ``--card`` merges the table into a model card.
+and time to first reach 95 % test accuracy. ``--export SEED`` exports that seed's model (the committed
+one) with the table in its card.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from training.__main__ import build_parser, config_from_args
 from training.data import load_mnist
+from training.export import card_path, export_model
 from training.metrics import evaluate_model
 from training.train import train
 
@@ -67,7 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.seeds", description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to train (default: 0 1 2)")
     parser.add_argument("--out-dir", type=Path, default=Path("runs/seeds"), help="(default: runs/seeds)")
-    parser.add_argument("--card", type=Path, help="model card JSON to add the table to (default: none)")
+    parser.add_argument(
+        "--export",
+        type=int,
+        metavar="SEED",
+        help="export this seed's model to the training --out path, with the table in its card (default: none)",
+    )
     parser.add_argument("train_args", nargs=argparse.REMAINDER, help="training flags, after --")
     args = parser.parse_args(argv)
     train_args = [a for a in args.train_args if a != "--"]
@@ -78,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = args.out_dir / f"seed-{seed}"
         config = replace(base, seed=seed, out=folder / "model.pt", run_dir=folder)
         result = train(config, mnist=mnist)
+        if seed == args.export:
+            export_model(result, replace(config, out=base.out), [*train_args, "--seed", str(seed)])
         metrics = evaluate_model(result.model.eval(), mnist.test)
         rows.append(
             {
@@ -95,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     (args.out_dir / "seeds.json").write_text(json.dumps(sweep, indent=2) + "\n")
     (args.out_dir / "seeds.md").write_text(markdown_table(rows, summary) + "\n")
     print(markdown_table(rows, summary))
-    if args.card is not None:
-        card = json.loads(args.card.read_text())
+    if args.export is not None:
+        card = json.loads(card_path(base.out).read_text())
         card["seed_sweep"] = sweep
-        args.card.write_text(json.dumps(card, indent=2) + "\n")
+        card_path(base.out).write_text(json.dumps(card, indent=2) + "\n")
     return 0
 
 

@@ -156,13 +156,17 @@ def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
     train_data = DeviceSplit.from_split(mnist.train, device, config.limit)
     test_data = DeviceSplit.from_split(mnist.test, device)
     model = RoutedVAE(config.model).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    # The fused kernel updates all parameters in one pass: about a third of each CPU step otherwise.
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
     config.run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint, log_path = config.run_dir / "checkpoint.pt", config.run_dir / "metrics.jsonl"
     start = load_checkpoint(checkpoint, model, optimizer) if config.resume else 0
     if not config.resume:
         log_path.write_text("")
-    print(f"Training on {device}: {len(train_data)} images, {config.epochs} epochs, seed {config.seed}")
+    print(
+        f"Training on {device}: {len(train_data)} images, {config.epochs} routed + "
+        f"{config.decoder_epochs} decoder-only epochs, seed {config.seed}"
+    )
     history: list[dict[str, Any]] = []
     total_epochs = config.epochs + config.decoder_epochs
     for epoch in range(start, total_epochs):

@@ -33,6 +33,7 @@ def test_train_and_export_write_loadable_model_and_card(tmp_path: Path, tiny_mni
     config = replace(
         TrainConfig(model=TINY_MODEL),
         epochs=2,
+        decoder_epochs=0,
         batch_size=50,
         out=tmp_path / "m.pt",
         run_dir=tmp_path / "run",
@@ -53,7 +54,9 @@ def test_train_and_export_write_loadable_model_and_card(tmp_path: Path, tiny_mni
 
 
 def test_resume_continues_from_checkpoint(tmp_path: Path, tiny_mnist: Mnist) -> None:
-    base = replace(TrainConfig(model=TINY_MODEL), batch_size=50, out=tmp_path / "m.pt", run_dir=tmp_path / "run")
+    base = replace(
+        TrainConfig(model=TINY_MODEL), decoder_epochs=0, batch_size=50, out=tmp_path / "m.pt", run_dir=tmp_path / "run"
+    )
     train(replace(base, epochs=1), mnist=tiny_mnist)
     resumed = train(replace(base, epochs=3, resume=True), mnist=tiny_mnist)
     assert [record["epoch"] for record in resumed.history] == [2, 3]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -36,3 +37,33 @@ def test_smoke_run_finishes_quickly_and_exports_loadable_model(tmp_path: Path) -
     assert out.with_suffix(".json").exists()
     # The data download on a fresh machine is not part of the 60 s budget; training and export are.
     print(f"smoke run took {time.perf_counter() - began:.1f} s")
+
+
+@pytest.mark.slow
+def test_seed_sweep_exports_one_seed_with_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "m.pt"
+    command = [
+        sys.executable,
+        "-m",
+        "training.seeds",
+        "--seeds",
+        "0",
+        "1",
+        "--export",
+        "0",
+        "--out-dir",
+        str(tmp_path / "seeds"),
+        "--",
+        "--limit",
+        "500",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert [row["seed"] for row in card["seed_sweep"]["rows"]] == [0, 1]
+    assert card["training"]["seed"] == 0 and "--seed 0" in card["training"]["command"]
+    assert "| seed |" in (tmp_path / "seeds" / "seeds.md").read_text()
