@@ -3,8 +3,8 @@
 The seed loop keeps MNIST as a Python list of (image tensor, label) pairs and lets a DataLoader
 collate every batch of 128 sample by sample. Ours indexes whole-dataset tensors already on the device.
 Both run the same RoutedVAE and loss (ours also with the fused Adam step that training uses); each is
-timed over --steps optimiser steps after --warmup
-steps, and the per-epoch time is extrapolated (60 000 images). Run: python -m bench.train_speed
+timed over --steps optimiser steps after --warmup steps, and the per-epoch time is extrapolated
+(60 000 images). Run: python -m bench.train_speed
 """
 
 from __future__ import annotations
