@@ -41,7 +41,7 @@ def test_auto_gives_mnist_form(dark_on_light: bool, mode: str) -> None:
     cols = np.flatnonzero(pixels.max(axis=0) > 0.1)
     assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (19, 20, 21), "longer side scaled to 20 px"
     row, col = centre_of_mass(pixels)
-    assert abs(row - 13.5) < 1.0 and abs(col - 13.5) < 1.0, "centred by centre of mass"
+    assert abs(row - 14.0) <= 0.5 and abs(col - 14.0) <= 0.5, "centre of mass at MNIST's (14, 14)"
 
 
 def test_polarity_and_format_do_not_change_the_result() -> None:
