@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.service.live_server import free_port, start_service, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -28,27 +26,13 @@ MODEL = Path(os.environ.get("ROUTED_VAE_TEST_MODEL", Path(__file__).resolve().pa
 SCREENSHOTS = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "ROUTED_VAE_PORT": str(port), "ROUTED_VAE_MODEL_PATH": str(MODEL)}
-    process = subprocess.Popen([sys.executable, "-m", "service"], env=env, stderr=subprocess.DEVNULL)
+    process = start_service(MODEL, port, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if urllib.request.urlopen(f"{url}/readyz", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("service did not become ready")
+        wait_ready(url)
         yield url
     finally:
         process.terminate()

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
@@ -16,24 +12,9 @@ import pytest
 from PIL import Image
 
 from tests.service.conftest import png_bytes
-from tests.service.test_demo_browser import free_port
+from tests.service.live_server import free_port, start_service, wait_ready
 
 pytestmark = pytest.mark.slow
-
-
-def start_service(model: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ROUTED_VAE_PORT": str(port), "ROUTED_VAE_MODEL_PATH": str(model)}
-    return subprocess.Popen([sys.executable, "-m", "service"], env=env, stderr=subprocess.PIPE)
-
-
-def wait_ready(url: str) -> None:
-    for _ in range(150):
-        try:
-            if urllib.request.urlopen(f"{url}/readyz", timeout=1).status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail("service did not become ready")
 
 
 def test_sigterm_lets_in_flight_requests_finish(tiny_model_path: Path) -> None:
