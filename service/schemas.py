@@ -33,8 +33,9 @@ LatentVector = Annotated[
 
 
 class StrictModel(BaseModel):
-    # NaN, Infinity and 1e999 are rejected at input: they cannot be encoded back as JSON.
-    model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
+    # NaN, Infinity and 1e999 are rejected at input: they cannot be encoded back as JSON. Strict:
+    # no coercion, so "0" is not a number and false is not 0 (found by schemathesis).
+    model_config = ConfigDict(allow_inf_nan=False, extra="forbid", strict=True)
 
 
 class ImagesRequest(StrictModel):

@@ -83,6 +83,8 @@ CASES = [
         "strings for numbers", "/decode", 422, "validation_error", json.dumps({"latents": [["0"] * 10]}).encode(), JSON
     ),
     Case("empty latents", "/decode", 422, "validation_error", b'{"latents": []}', JSON),
+    Case("boolean seed", "/sample", 422, "validation_error", b'{"seed": false}', JSON),
+    Case("boolean latent", "/decode", 422, "validation_error", b'{"latents": [[true,0,0,0,0,0,0,0,0,0]]}', JSON),
     Case(
         "latent batch too big",
         "/decode",
