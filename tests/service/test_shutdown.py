@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import signal
 import threading
 import time
@@ -48,7 +50,7 @@ def test_sigterm_lets_in_flight_requests_finish(tiny_model_path: Path) -> None:
             process.kill()
 
 
-@pytest.mark.parametrize("damage", ["missing", "tampered", "no_card"])
+@pytest.mark.parametrize("damage", ["missing", "tampered", "no_card", "corrupt"])
 def test_bad_model_stops_startup_with_clear_message(tiny_model_path: Path, tmp_path: Path, damage: str) -> None:
     model = tmp_path / "model.pt"
     card = tmp_path / "model.json"
@@ -57,11 +59,19 @@ def test_bad_model_stops_startup_with_clear_message(tiny_model_path: Path, tmp_p
         if damage == "tampered":
             data[len(data) // 2] ^= 0xFF
         model.write_bytes(bytes(data))
-    if damage != "no_card":
+    if damage == "corrupt":  # not a TorchScript archive, although its card's sha256 matches it
+        model.write_bytes(b"not a model")
+        card.write_text(json.dumps({"sha256": hashlib.sha256(b"not a model").hexdigest()}))
+    elif damage != "no_card":
         card.write_bytes(tiny_model_path.with_suffix(".json").read_bytes())
     process = start_service(model, free_port())
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2
     message = stderr.decode()
-    expected = {"missing": "not found", "tampered": "refusing to load it", "no_card": "model card"}[damage]
+    expected = {
+        "missing": "not found",
+        "tampered": "refusing to load it",
+        "no_card": "model card",
+        "corrupt": "could not be loaded",
+    }[damage]
     assert "cannot start" in message and expected in message, message
