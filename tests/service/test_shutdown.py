@@ -40,6 +40,9 @@ def test_sigterm_lets_in_flight_requests_finish(tiny_model_path: Path) -> None:
             thread.start()
         time.sleep(0.5)  # the requests are being processed now
         process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        with pytest.raises(httpx.ConnectError):  # new connections are refused while the others finish
+            httpx.get(f"{url}/healthz", timeout=5)
         for thread in threads:
             thread.join(timeout=60)
         assert results == [200, 200, 200, 200]
