@@ -69,10 +69,6 @@ class ModelRunner:
         runner.warm_up()
         return runner
 
-    @property
-    def latent_size(self) -> int:
-        return len(self.card.get("latent_dimensions", [])) or 10
-
     def warm_up(self) -> None:
         """Run every shape class once so the first request pays no start-up cost; check outputs."""
         for rows in (1, 8, 64):
