@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from service.errors import ApiError
 from service.images import ImageLimits, pixels_to_png
@@ -82,6 +83,11 @@ def png_base64(pixels: np.ndarray) -> list[str]:
     return [base64.b64encode(pixels_to_png(image)).decode("ascii") for image in pixels]
 
 
+async def encode_pngs(pixels: np.ndarray) -> list[str]:
+    """Base64 PNGs, encoded off the event loop (up to 256 per request)."""
+    return await run_in_threadpool(png_base64, pixels)
+
+
 def count_images(request: Request, endpoint: str, count: int) -> None:
     metrics = request.app.state.metrics
     metrics.images.labels(endpoint).inc(count)
@@ -117,7 +123,7 @@ async def encode_images(
 async def preprocess_images(request: Request, limits: LimitsDep, preprocess: Preprocess = "auto") -> ImagesResponse:
     """The 28x28 MNIST-form images the model would see for these inputs, as base64 PNGs."""
     pixels = await read_images(request, limits, preprocess)
-    return ImagesResponse(images=png_base64(pixels))
+    return ImagesResponse(images=await encode_pngs(pixels))
 
 
 @router.post(
@@ -140,7 +146,7 @@ async def decode_latents(
     pixels = await inference.decode(np.array(body.latents, dtype=np.float32))
     if len(pixels) == 1 and "image/png" in request.headers.get("accept", ""):
         return Response(pixels_to_png(pixels[0], scale), media_type="image/png")
-    return ImagesResponse(images=png_base64(pixels))
+    return ImagesResponse(images=await encode_pngs(pixels))
 
 
 @router.post("/sample", response_model=SampleResponse, dependencies=[Depends(require_json)], responses=ERRORS)
@@ -151,7 +157,7 @@ async def sample_digits(
     body = body or SampleRequest()
     count_images(request, "/sample", body.n)
     digits, latents, pixels = await inference.sample(body.n, body.digit, body.seed)
-    return SampleResponse(digits=digits, latents=latents.tolist(), images=png_base64(pixels))
+    return SampleResponse(digits=digits, latents=latents.tolist(), images=await encode_pngs(pixels))
 
 
 @router.get("/v1/model", tags=["info"])
