@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from service.errors import ApiError
@@ -61,22 +62,30 @@ Preprocess = Annotated[
 ]
 
 
-def get_inference(request: Request) -> Inference:
+# Dependencies are async on purpose: FastAPI runs plain `def` dependencies in its thread pool, and that
+# hand-off cost more than the rest of a one-image /classify.
+async def get_inference(request: Request) -> Inference:
     inference: Inference | None = getattr(request.app.state, "inference", None)
     if inference is None:
         raise ApiError(503, "not_ready", "The model is not loaded yet; retry shortly.", headers={"Retry-After": "1"})
     return inference
 
 
-def get_limits(request: Request) -> ImageLimits:
+async def get_limits(request: Request) -> ImageLimits:
     limits: ImageLimits = request.app.state.image_limits
     return limits
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     kind = media_type(request)
     if kind and kind not in JSON_TYPES:
         raise ApiError(415, "unsupported_media_type", f"Content-Type '{kind}' is not accepted; send application/json.")
+
+
+def json_response(body: BaseModel) -> Response:
+    """The model serialised once. Returning a Response skips FastAPI's second validation of a model we
+    just built; ``response_model`` on each route still documents the shape."""
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 def png_base64(pixels: np.ndarray) -> list[str]:
@@ -101,29 +110,29 @@ LimitsDep = Annotated[ImageLimits, Depends(get_limits)]
 @router.post("/classify", response_model=ClassifyResponse, responses=ERRORS, openapi_extra=IMAGE_BODY)
 async def classify_images(
     request: Request, inference: InferenceDep, limits: LimitsDep, preprocess: Preprocess = "auto"
-) -> ClassifyResponse:
+) -> Response:
     """Classify digit images by the argmax of their latent."""
     pixels = await read_images(request, limits, preprocess)
     count_images(request, "/classify", len(pixels))
     results = await inference.classify(pixels)
-    return ClassifyResponse(predictions=[Prediction(**vars(result)) for result in results])
+    return json_response(ClassifyResponse(predictions=[Prediction(**vars(result)) for result in results]))
 
 
 @router.post("/encode", response_model=EncodeResponse, responses=ERRORS, openapi_extra=IMAGE_BODY)
 async def encode_images(
     request: Request, inference: InferenceDep, limits: LimitsDep, preprocess: Preprocess = "auto"
-) -> EncodeResponse:
+) -> Response:
     """Encode digit images to their 10-dimensional latents."""
     pixels = await read_images(request, limits, preprocess)
     count_images(request, "/encode", len(pixels))
-    return EncodeResponse(latents=(await inference.encode(pixels)).tolist())
+    return json_response(EncodeResponse(latents=(await inference.encode(pixels)).tolist()))
 
 
 @router.post("/preprocess", response_model=ImagesResponse, responses=ERRORS, openapi_extra=IMAGE_BODY)
-async def preprocess_images(request: Request, limits: LimitsDep, preprocess: Preprocess = "auto") -> ImagesResponse:
+async def preprocess_images(request: Request, limits: LimitsDep, preprocess: Preprocess = "auto") -> Response:
     """The 28x28 MNIST-form images the model would see for these inputs, as base64 PNGs."""
     pixels = await read_images(request, limits, preprocess)
-    return ImagesResponse(images=await encode_pngs(pixels))
+    return json_response(ImagesResponse(images=await encode_pngs(pixels)))
 
 
 @router.post(
@@ -140,24 +149,24 @@ async def decode_latents(
     body: DecodeRequest,
     inference: InferenceDep,
     scale: Annotated[int, Query(ge=1, le=20, description="nearest-neighbour upscale of a PNG answer")] = 1,
-) -> Response | ImagesResponse:
+) -> Response:
     """Decode latents to 28x28 images: JSON of base64 PNGs, or one PNG with Accept: image/png."""
     count_images(request, "/decode", len(body.latents))
     pixels = await inference.decode(np.array(body.latents, dtype=np.float32))
     if len(pixels) == 1 and "image/png" in request.headers.get("accept", ""):
         return Response(pixels_to_png(pixels[0], scale), media_type="image/png")
-    return ImagesResponse(images=await encode_pngs(pixels))
+    return json_response(ImagesResponse(images=await encode_pngs(pixels)))
 
 
 @router.post("/sample", response_model=SampleResponse, dependencies=[Depends(require_json)], responses=ERRORS)
 async def sample_digits(
     request: Request, inference: InferenceDep, body: Annotated[SampleRequest | None, Body()] = None
-) -> SampleResponse:
+) -> Response:
     """Draw plausible, varied digits from the per-digit latent statistics; a seed makes it repeatable."""
     body = body or SampleRequest()
     count_images(request, "/sample", body.n)
     digits, latents, pixels = await inference.sample(body.n, body.digit, body.seed)
-    return SampleResponse(digits=digits, latents=latents.tolist(), images=await encode_pngs(pixels))
+    return json_response(SampleResponse(digits=digits, latents=latents.tolist(), images=await encode_pngs(pixels)))
 
 
 @router.get("/v1/model", tags=["info"])

@@ -1,8 +1,9 @@
 """Micro-batching: concurrent requests share one model call. Callers await their slice of the result.
 
-One worker task drains a queue: it takes the first waiting job, waits up to ``max_wait`` seconds for
-more jobs of the same operation until ``max_rows`` rows are gathered, runs them as one tensor on a
-single inference thread, and hands each caller its rows back.
+One worker task drains a queue: it takes the first waiting job and every job of the same operation
+already queued, up to ``max_rows`` rows; under concurrent load it also waits up to ``max_wait`` seconds
+for more. It runs them as one tensor on a single inference thread and hands each caller its rows back.
+While the model runs, new requests queue up and form the next batch.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class MicroBatcher:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         self.worker: asyncio.Task[None] | None = None
         self.pending: Job | None = None  # a job taken from the queue that did not fit the last batch
+        self.under_load = False  # did the last batch serve more than one request?
 
     def start(self) -> None:
         self.worker = asyncio.get_running_loop().create_task(self._run())
@@ -75,7 +77,9 @@ class MicroBatcher:
         first = await self._next_job(None)
         assert first is not None
         jobs, rows = [first], len(first.inputs)
-        deadline = time.monotonic() + self.max_wait
+        # Wait for company only under concurrent load (the last batch served several requests): a request
+        # arriving alone runs at once, so the wait never adds latency when there is nobody to batch with.
+        deadline = time.monotonic() + (self.max_wait if self.under_load else 0.0)
         while rows < self.max_rows:
             job = await self._next_job(max(0.0, deadline - time.monotonic()))
             if job is None:
@@ -94,6 +98,7 @@ class MicroBatcher:
             live = [job for job in jobs if not job.future.done()]  # skip callers that went away
             if not live:
                 continue
+            self.under_load = len(jobs) > 1
             operation = live[0].operation
             inputs = torch.cat([job.inputs for job in live]) if len(live) > 1 else live[0].inputs
             try:

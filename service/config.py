@@ -25,7 +25,12 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest single image file")
     max_image_pixels: int = Field(4096 * 4096, ge=784, description="largest width x height of an input image")
     micro_batch_size: int = Field(256, ge=1, description="most rows the model runs in one micro-batch")
-    micro_batch_wait_ms: float = Field(2.0, ge=0, description="longest wait for more requests to join a batch")
+    micro_batch_wait_ms: float = Field(
+        0.0,
+        ge=0,
+        description="extra wait for more requests to join a batch; 0 = none: a batch is whatever queued while "
+        "the model was busy with the last one, so a lone request never waits",
+    )
     max_concurrent_requests: int = Field(64, ge=1, description="in-flight inference requests before 503")
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with 503 when overloaded")
     graceful_shutdown_seconds: int = Field(10, ge=0, description="time in-flight requests get after SIGTERM")

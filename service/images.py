@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from service.png import gray_png
+
 # Formats we decode; EPS (runs Ghostscript) and everything else are refused before parsing.
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 MNIST_SIDE = 28
@@ -76,6 +78,16 @@ def open_image(data: bytes, limits: ImageLimits) -> Image.Image:
     return image
 
 
+def header_pixels(data: bytes) -> int | None:
+    """Width x height read from the image header alone (nothing decoded); None if it is unreadable."""
+    try:
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
+            width, height = image.size
+    except Exception:  # any unreadable header: the full decode reports it properly
+        return None
+    return int(width) * int(height)
+
+
 def to_grayscale(image: Image.Image) -> np.ndarray:
     """Luminance in [0, 1]; transparency flattened onto whichever background contrasts with the ink."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -86,7 +98,8 @@ def to_grayscale(image: Image.Image) -> np.ndarray:
         ink_is_light = opaque.any() and float(gray[opaque].mean()) > 0.5
         background = 0.0 if ink_is_light else 1.0
         return gray * alpha + background * (1 - alpha)
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255
+    luminance = image if image.mode == "L" else image.convert("L")
+    return np.asarray(luminance, dtype=np.float32) / 255
 
 
 def as_ink(gray: np.ndarray) -> np.ndarray:
@@ -160,9 +173,7 @@ def image_to_mnist(data: bytes, limits: ImageLimits, preprocess: str) -> np.ndar
 
 def pixels_to_png(pixels: np.ndarray, scale: int = 1) -> bytes:
     """(28, 28) values in [0, 1] -> an 8-bit grayscale PNG with no metadata, upscaled by nearest neighbour."""
-    image = Image.fromarray((pixels.clip(0, 1) * 255).round().astype(np.uint8), mode="L")
+    image = (pixels.clip(0, 1) * 255).round().astype(np.uint8)
     if scale > 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+        image = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+    return gray_png(image)

@@ -16,6 +16,7 @@ from service.images import (
     open_image,
     pixels_to_png,
 )
+from service.requests import cheap_to_decode
 from tests.service.digit_pictures import draw_digit, encode, fonts
 
 LIMITS = ImageLimits(max_bytes=1_000_000, max_pixels=2000 * 2000)
@@ -114,3 +115,11 @@ def test_bad_base64_is_refused(text: str, code: str) -> None:
 def test_output_png_has_no_metadata() -> None:
     image = Image.open(io.BytesIO(pixels_to_png(np.ones((28, 28), np.float32), scale=3)))
     assert image.size == (84, 84) and image.mode == "L" and not image.info
+
+
+def test_only_small_readable_images_count_as_cheap_to_decode() -> None:
+    small = pixels_to_png(np.zeros((28, 28)))
+    assert cheap_to_decode([small] * 16)
+    assert not cheap_to_decode([small] * 17), "more than sixteen digits' worth of pixels goes to a thread"
+    assert not cheap_to_decode([encode(Image.new("L", (300, 300)), "PNG")])
+    assert not cheap_to_decode([small, b"not an image"]), "unreadable headers take the full (threaded) path"

@@ -1,0 +1,110 @@
+"""The micro-batcher: concurrent requests share one model call, each caller gets its own rows back."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+import torch
+from torch import Tensor
+
+from service.batching import MicroBatcher
+
+
+class RecordingModel:
+    """Doubles its input; the first call blocks until released, so that others queue up meanwhile."""
+
+    def __init__(self) -> None:
+        self.batch_rows: list[int] = []
+        self.release = threading.Event()
+
+    def __call__(self, inputs: Tensor) -> Tensor:
+        if not self.batch_rows:
+            self.release.wait(timeout=5)
+        self.batch_rows.append(len(inputs))
+        return inputs * 2
+
+
+def run(coroutine):  # type: ignore[no-untyped-def]
+    return asyncio.run(asyncio.wait_for(coroutine, timeout=10))
+
+
+def test_requests_queued_while_the_model_is_busy_form_one_batch() -> None:
+    model = RecordingModel()
+
+    async def scenario() -> list[Tensor]:
+        batcher = MicroBatcher({"double": model}, max_rows=256, max_wait=0.0)
+        batcher.start()
+        first = asyncio.create_task(batcher.submit("double", torch.zeros(1, 2)))
+        await asyncio.sleep(0.05)  # the first call is now running (and blocked)
+        rest = [asyncio.create_task(batcher.submit("double", torch.full((n, 2), float(n)))) for n in (1, 2, 3)]
+        await asyncio.sleep(0.05)
+        model.release.set()
+        results = await asyncio.gather(first, *rest)
+        await batcher.stop()
+        return results
+
+    results = run(scenario())
+    assert model.batch_rows == [1, 6], "the three waiting requests ran as one batch of 1 + 2 + 3 rows"
+    for n, result in zip((1, 2, 3), results[1:], strict=True):
+        assert torch.equal(result, torch.full((n, 2), 2.0 * n)), "each caller gets exactly its own rows"
+
+
+def test_a_request_arriving_alone_does_not_wait_for_company() -> None:
+    model = RecordingModel()
+    model.release.set()
+
+    async def scenario() -> Tensor:
+        batcher = MicroBatcher({"double": model}, max_rows=256, max_wait=30.0)
+        batcher.start()
+        try:
+            # Nobody else is in flight, so the 30 s wait for company does not apply.
+            return await asyncio.wait_for(batcher.submit("double", torch.ones(1, 2)), timeout=5)
+        finally:
+            await batcher.stop()
+
+    assert torch.equal(run(scenario()), torch.full((1, 2), 2.0))
+
+
+def test_under_load_a_batch_waits_for_requests_arriving_within_max_wait() -> None:
+    model = RecordingModel()  # blocks its first call until released
+
+    async def scenario() -> None:
+        batcher = MicroBatcher({"double": model}, max_rows=256, max_wait=1.0)
+        batcher.start()
+        first = asyncio.create_task(batcher.submit("double", torch.ones(1, 2)))
+        await asyncio.sleep(0.05)
+        queued = [asyncio.create_task(batcher.submit("double", torch.ones(1, 2))) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        model.release.set()
+        await asyncio.gather(first, *queued)  # a batch of two: the batcher is now under load
+        third = asyncio.create_task(batcher.submit("double", torch.ones(1, 2)))
+        await asyncio.sleep(0.05)  # within the 1 s wait
+        await asyncio.gather(third, batcher.submit("double", torch.ones(2, 2)))
+        await batcher.stop()
+
+    run(scenario())
+    assert model.batch_rows == [1, 2, 3], "the last two requests, 50 ms apart, shared one batch"
+
+
+def test_a_failing_batch_fails_its_callers_and_the_next_batch_still_runs() -> None:
+    calls = {"count": 0}
+
+    def flaky(inputs: Tensor) -> Tensor:
+        calls["count"] += 1
+        if calls["count"] == 1:
+            raise FloatingPointError("model encode produced non-finite values")
+        return inputs + 1
+
+    async def scenario() -> Tensor:
+        batcher = MicroBatcher({"add": flaky}, max_rows=256, max_wait=0.0)
+        batcher.start()
+        try:
+            with pytest.raises(FloatingPointError):
+                await batcher.submit("add", torch.zeros(1, 1))
+            return await batcher.submit("add", torch.zeros(1, 1))
+        finally:
+            await batcher.stop()
+
+    assert torch.equal(run(scenario()), torch.ones(1, 1))
