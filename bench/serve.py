@@ -1,0 +1,362 @@
+"""Serving throughput and latency: this service against a naive FastAPI app and LitServe, same model, same run.
+
+Each server is started pinned to CPU 0 (``taskset``) with one torch thread; wrk runs pinned to CPU 1. Before
+timing, every server must classify a real MNIST test digit correctly. Each case gets a warm-up run of wrk,
+then a measured run. Cases:
+
+- ``/classify``, one 28x28 PNG per multipart request, at concurrency 1, 8 and 64;
+- ``/classify``, 256 PNGs per multipart request (images per second);
+- ``/decode``, one latent per request at concurrency 1, answered as one PNG (what the demo's sliders do).
+
+The servers are measured in ``--repeat`` rounds (default 3), each starting every server afresh; for each
+server and case the round with the median throughput is reported (its latencies are that round's).
+
+All servers take the 28x28 PNG as it is (``preprocess=none`` for ours, which is also measured with its
+default ``auto``). Run: ``python -m bench.serve`` (needs ``wrk``, ``taskset`` and the ``bench`` extra);
+``--profile FILE`` also records our server with py-spy during the concurrency-64 case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "service" / "static" / "mnist-samples.json"
+LUA_SCRIPT = Path(__file__).resolve().parent / "report.lua"
+SERVER_CPU, CLIENT_CPU = "0", "1"
+BOUNDARY = "benchboundary7d1c"
+DRAIN_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    module: str  # started as: python -m MODULE --port PORT
+    ready_path: str
+    cases: frozenset[str]  # which case kinds it serves
+    env: dict[str, str] = field(default_factory=dict)
+
+
+SERVERS = {
+    "ours": Server(
+        "routed-vae (this service)",
+        "service",
+        "/readyz",
+        frozenset({"single", "single-auto", "batch", "decode"}),
+        {"ROUTED_VAE_TORCH_THREADS": "1", "ROUTED_VAE_MAX_CONCURRENT_REQUESTS": "256"},
+    ),
+    "naive": Server("naive FastAPI", "bench.servers.naive", "/docs", frozenset({"single", "batch", "decode"})),
+    "litserve": Server("LitServe (batching on)", "bench.servers.lit", "/health", frozenset({"single"})),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    kind: str  # single, single-auto, batch or decode
+    path: str
+    connections: int
+    images_per_request: int = 1
+
+
+CASES = [
+    Case("classify 1 PNG, c=1", "single", "/classify?preprocess=none", 1),
+    Case("classify 1 PNG, c=8", "single", "/classify?preprocess=none", 8),
+    Case("classify 1 PNG, c=64", "single", "/classify?preprocess=none", 64),
+    Case("classify 1 PNG (auto), c=64", "single-auto", "/classify", 64),
+    Case("classify 256 PNGs, c=4", "batch", "/classify?preprocess=none", 4, 256),
+    Case("decode 1 latent -> PNG, c=1", "decode", "/decode?scale=8", 1),
+]
+
+
+@dataclass
+class Payload:
+    body: Path
+    content_type: str
+    accept: str = "application/json"
+
+
+def mnist_pngs(count: int) -> tuple[list[bytes], list[int]]:
+    """PNG files of the first ``count`` bundled MNIST test digits (repeated when more are asked for)."""
+    samples = json.loads(SAMPLES.read_text())
+    pngs, labels = [], []
+    for index in range(count):
+        pixels = np.frombuffer(base64.b64decode(samples["pixels"][index % 200]), dtype=np.uint8).reshape(28, 28)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        pngs.append(buffer.getvalue())
+        labels.append(int(samples["labels"][index % 200]))
+    return pngs, labels
+
+
+def multipart(files: list[bytes]) -> bytes:
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{i}.png"\r\n'
+        f"Content-Type: image/png\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for i, data in enumerate(files)
+    ]
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+def write_payloads(folder: Path) -> dict[str, Payload]:
+    form_type = f"multipart/form-data; boundary={BOUNDARY}"
+    single, _ = mnist_pngs(1)
+    batch, _ = mnist_pngs(256)
+    latent = {"latents": [[0.0, 0.0, 0.0, 1.2, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0]]}
+    bodies = {"single": multipart(single), "batch": multipart(batch), "decode": json.dumps(latent).encode()}
+    for name, body in bodies.items():
+        (folder / name).write_bytes(body)
+    return {
+        "single": Payload(folder / "single", form_type),
+        "single-auto": Payload(folder / "single", form_type),
+        "batch": Payload(folder / "batch", form_type),
+        "decode": Payload(folder / "decode", "application/json", accept="image/png"),
+    }
+
+
+def post(url: str, payload: Payload) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, data=payload.body.read_bytes(), headers={"Content-Type": payload.content_type, "Accept": payload.accept}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def check_answers(base: str, server: Server, payloads: dict[str, Payload]) -> None:
+    """Every server must get a real digit right (and a whole batch back) before it is timed."""
+    _, labels = mnist_pngs(256)
+    status, body = post(base + "/classify?preprocess=none", payloads["single"])
+    digit = json.loads(body)["predictions"][0]["digit"] if status == 200 else None
+    if digit != labels[0]:
+        sys.exit(f"{server.name}: classified test digit {labels[0]} as {digit} (HTTP {status}); not benchmarking it.")
+    if "batch" in server.cases:
+        status, body = post(base + "/classify?preprocess=none", payloads["batch"])
+        digits = [p["digit"] for p in json.loads(body)["predictions"]] if status == 200 else []
+        correct = sum(d == label for d, label in zip(digits, labels, strict=False))
+        if len(digits) != 256 or correct < 230:
+            sys.exit(f"{server.name}: batch of 256 gave {len(digits)} answers, {correct} correct (HTTP {status}).")
+    if "decode" in server.cases:
+        status, body = post(base + "/decode?scale=8", payloads["decode"])
+        if status != 200 or not body.startswith(b"\x89PNG"):
+            sys.exit(f"{server.name}: /decode did not answer a PNG (HTTP {status}).")
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"the server exited with status {process.returncode} before it was ready ({url})")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    process.terminate()
+    sys.exit(f"the server was not ready within {timeout:.0f} s ({url})")
+
+
+@contextmanager
+def running(server: Server, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    command = ["taskset", "-c", SERVER_CPU, sys.executable, "-m", server.module, "--port", str(port)]
+    env = {**os.environ, **server.env, "PYTHONPATH": str(ROOT)}
+    with log.open("wb") as output:
+        # A session of its own, so that stopping it also stops LitServe's worker processes.
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{port}{server.ready_path}", process)
+            yield process
+        finally:
+            stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's whole process group, then SIGKILL to whatever is left after 15 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=15)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def run_wrk(url: str, payload: Payload, connections: int, seconds: int) -> dict[str, float]:
+    command = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
+    command += ["-s", str(LUA_SCRIPT), url]
+    env = {**os.environ, "BENCH_BODY": str(payload.body), "BENCH_CONTENT_TYPE": payload.content_type}
+    env["BENCH_ACCEPT"] = payload.accept
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    # wrk exits with up to ``connections`` requests still in flight. Measured back to back, the next run's
+    # first requests queue behind that abandoned work and p99 at c=64 read 4-5x p50 for every server;
+    # after a pause of 0.3 s or more it read 1.2-1.4x. Each server gets the same pause.
+    time.sleep(DRAIN_SECONDS)
+    line = next((line for line in output.splitlines() if line.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no BENCH line:\n{output}")
+    result: dict[str, float] = json.loads(line.removeprefix("BENCH "))
+    return result
+
+
+def summarise(case: Case, raw: dict[str, float]) -> dict[str, float]:
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "requests_per_s": raw["requests"] / seconds,
+        "images_per_s": raw["requests"] * case.images_per_request / seconds,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "errors": raw["non_2xx"] + raw["socket_errors"],
+    }
+
+
+def find_tool(name: str) -> str | None:
+    """A command from PATH, or from this Python's own bin folder (where pip puts py-spy)."""
+    beside_python = Path(sys.executable).parent / name
+    return shutil.which(name) or (str(beside_python) if beside_python.exists() else None)
+
+
+@contextmanager
+def profiling(process: subprocess.Popen[bytes], out: Path | None, seconds: float) -> Iterator[None]:
+    """py-spy records the server (and its children) while the block runs, when ``out`` is given."""
+    if out is None:
+        yield
+        return
+    command = [str(find_tool("py-spy")), "record", "--pid", str(process.pid), "--subprocesses", "--format", "raw"]
+    command += ["--duration", str(int(seconds)), "--output", str(out), "--nonblocking"]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield
+    recorder.wait(timeout=seconds + 30)
+
+
+def bench_round(
+    key: str, args: argparse.Namespace, payloads: dict[str, Payload], logs: Path, profile: Path | None
+) -> dict[str, dict[str, float]]:
+    """Start one server, check its answers, and measure each of its cases once (after a warm-up)."""
+    server, port = SERVERS[key], 8100 + list(SERVERS).index(key)
+    results: dict[str, dict[str, float]] = {}
+    print(f"== {server.name}", flush=True)
+    with running(server, port, logs / f"{key}.log") as process:
+        base = f"http://127.0.0.1:{port}"
+        check_answers(base, server, payloads)
+        for case in CASES:
+            if case.kind not in server.cases or case.kind not in args.cases:
+                continue
+            payload = payloads[case.kind]
+            run_wrk(base + case.path, payload, case.connections, args.warmup)
+            profiled = profile if key == "ours" and case.kind == "single" and case.connections == 64 else None
+            with profiling(process, profiled, args.duration):
+                raw = run_wrk(base + case.path, payload, case.connections, args.duration)
+            results[case.name] = row = summarise(case, raw)
+            print(
+                f"   {case.name:32s} {row['requests_per_s']:8.0f} req/s  p50 {row['p50_ms']:7.2f} ms  "
+                f"p99 {row['p99_ms']:7.2f} ms  errors {row['errors']:.0f}",
+                flush=True,
+            )
+    return results
+
+
+def bench_all(args: argparse.Namespace, payloads: dict[str, Payload], logs: Path) -> dict[str, dict[str, dict]]:
+    """``--repeat`` rounds over all servers, so a noisy minute on this shared machine hits every server alike;
+    for each server and case, the round with the median throughput is kept."""
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {key: {} for key in args.servers}
+    for round_index in range(args.repeat):
+        print(f"-- round {round_index + 1} of {args.repeat}", flush=True)
+        for key in args.servers:
+            profile = args.profile if round_index == 0 else None
+            for case_name, row in bench_round(key, args, payloads, logs, profile).items():
+                runs[key].setdefault(case_name, []).append(row)
+    return {key: {name: middle_run(rows) for name, rows in by_case.items()} for key, by_case in runs.items()}
+
+
+def middle_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median throughput, whole (its latencies stay those of one real run)."""
+    ordered = sorted(runs, key=lambda run: run["requests_per_s"])
+    return ordered[len(ordered) // 2]
+
+
+def markdown_table(results: dict[str, dict[str, dict]]) -> str:
+    lines = [
+        "| case | server | requests/s | images/s | p50 ms | p99 ms | p99/p50 | non-2xx or socket errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for case in CASES:
+        for key, by_case in results.items():
+            if case.name in by_case:
+                row = by_case[case.name]
+                lines.append(
+                    f"| {case.name} | {SERVERS[key].name} | {row['requests_per_s']:.0f} | {row['images_per_s']:.0f} | "
+                    f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['p99_ms'] / row['p50_ms']:.2f} | "
+                    f"{row['errors']:.0f} |"
+                )
+    return "\n".join(lines)
+
+
+def ratios(results: dict[str, dict[str, dict]]) -> str:
+    case = "classify 1 PNG, c=64"
+    ours = results.get("ours", {}).get(case)
+    if ours is None:
+        return ""
+    lines = [f"At {case}:"]
+    for key in ("naive", "litserve"):
+        other = results.get(key, {}).get(case)
+        if other:
+            lines.append(f"- throughput {ours['requests_per_s'] / other['requests_per_s']:.2f}x {SERVERS[key].name}")
+    lines.append(f"- our p99/p50: {ours['p99_ms'] / ours['p50_ms']:.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS), help="(default: all)")
+    kinds = sorted({case.kind for case in CASES})
+    parser.add_argument("--cases", nargs="+", choices=kinds, default=kinds, help="case kinds to run (default: all)")
+    parser.add_argument("--duration", type=int, default=10, help="measured seconds per case (default: 10)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per case (default: 3)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds over all servers; the median is kept")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--profile", type=Path, help="py-spy raw profile of our server at c=64 (needs py-spy)")
+    args = parser.parse_args()
+    for tool in ("wrk", "taskset") + (("py-spy",) if args.profile else ()):
+        if find_tool(tool) is None:
+            sys.exit(f"error: '{tool}' is not on PATH (apt install wrk util-linux; pip install -e '.[bench]')")
+    with tempfile.TemporaryDirectory() as folder:
+        payloads = write_payloads(Path(folder))
+        results = bench_all(args, payloads, Path(folder))
+    print()
+    print(markdown_table(results))
+    print()
+    print(ratios(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

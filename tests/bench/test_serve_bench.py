@@ -1,0 +1,50 @@
+"""bench/serve.py end to end, briefly: it starts real servers, checks their answers and measures them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.profile_summary import read_stacks, summarise
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ("classify 1 PNG, c=1", "classify 1 PNG, c=64", "decode 1 latent -> PNG, c=1")
+
+
+@pytest.mark.slow
+def test_serve_bench_measures_our_service_and_the_naive_one(tmp_path: Path) -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt install wrk; .ci/run installs it)")
+    results_path = tmp_path / "results.json"
+    command = [sys.executable, "-m", "bench.serve", "--servers", "ours", "naive", "--cases", "single", "decode"]
+    command += ["--duration", "1", "--warmup", "1", "--repeat", "1", "--json", str(results_path)]
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    results = json.loads(results_path.read_text())
+    for server in ("ours", "naive"):
+        for case in CASES:
+            row = results[server][case]
+            assert row["errors"] == 0 and row["requests_per_s"] > 0
+            assert row["p99_ms"] >= row["p50_ms"] > 0
+    assert "| classify 1 PNG, c=64 | routed-vae (this service) |" in finished.stdout
+    assert "throughput" in finished.stdout and "naive FastAPI" in finished.stdout
+
+
+def test_profile_summary_groups_samples_by_area(tmp_path: Path) -> None:
+    profile = tmp_path / "profile.txt"
+    profile.write_text(
+        "main;run (uvicorn/main.py:1);ModelRunner.encode (service/model.py:90) 6\n"
+        "main;classify_images (service/api.py:9);image_to_mnist (service/images.py:3);load (PIL/ImageFile.py:4) 3\n"
+        "main;mystery (elsewhere.py:1) 1\n"
+    )
+    summary = summarise(read_stacks(profile), top=2)
+    assert "10 samples" in summary
+    assert "| model (TorchScript encode) | 60.0 % |" in summary
+    assert "| image decoding (Pillow, numpy) | 30.0 % |" in summary
+    assert "| other | 10.0 % |" in summary
+    assert "60.0 % ModelRunner.encode (service/model.py:90)" in summary
