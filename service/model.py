@@ -53,7 +53,7 @@ def verify_sha256(model_path: Path, expected: str) -> bytes:
 def freeze_for_inference(module: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
     """Weights folded in as constants (no attribute lookups per call): about 15 % faster per batch here.
 
-    The arithmetic is the same; ``tests/service/test_model.py`` checks the outputs against the unfrozen model.
+    The arithmetic is the same; ``tests/service/test_model_runner.py`` checks the outputs against the unfrozen model.
     """
     frozen: torch.jit.ScriptModule = torch.jit.freeze(module.eval(), preserved_attrs=["encode", "decode"])
     return frozen
