@@ -9,7 +9,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from service.png import gray_png
 
@@ -18,6 +18,10 @@ ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 MNIST_SIDE = 28
 DIGIT_BOX = 20  # MNIST scales each digit so its longer side is 20 px, then centres it in 28 x 28
 INK_THRESHOLD = 0.2  # fraction of full ink below which a pixel counts as background when cropping
+STROKE_SIDE = 80  # stroke width is measured with the digit's longer side at 80 px (4 x the 20 px box)
+THICK_HALF_STROKE = 6.5  # px at that size: above MNIST's 95th percentile (6.1); thicker strokes get thinned...
+MAX_HALF_STROKE = 4.0  # ...to about MNIST's median (the gap keeps auto stable when applied twice)
+MAX_THINNING_STEPS = 12
 
 
 class ImageError(ValueError):
@@ -120,13 +124,51 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray:
     return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def fit_box(ink: np.ndarray) -> np.ndarray:
-    """Scale so the longer side is 20 px, keeping the aspect ratio (antialiased)."""
+def scale_longer_side(ink: np.ndarray, side: int) -> np.ndarray:
+    """Scale so the longer side is ``side`` px, keeping the aspect ratio (antialiased)."""
     height, width = ink.shape
-    scale = DIGIT_BOX / max(height, width)
+    scale = side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     image = Image.fromarray(ink.astype(np.float32), mode="F")
     return np.asarray(image.resize(size, Image.Resampling.LANCZOS), dtype=np.float32).clip(0, 1)
+
+
+def fit_box(ink: np.ndarray) -> np.ndarray:
+    """Scale so the longer side is 20 px, as MNIST does."""
+    return scale_longer_side(ink, DIGIT_BOX)
+
+
+def half_stroke_width(ink: np.ndarray) -> float:
+    """Typical half width of the strokes, in pixels: one 3 x 3 erosion takes a pixel off each side of every
+    stroke, so the share of ink it removes is about 1 / (half width)."""
+    image = Image.fromarray((ink * 255).round().astype(np.uint8))
+    before = int((ink > 0.5).sum())
+    after = int((np.asarray(image.filter(ImageFilter.MinFilter(3))) > 127).sum())
+    return 1.0 / max(1e-6, 1 - after / max(before, 1))
+
+
+def thin_thick_strokes(ink: np.ndarray) -> np.ndarray:
+    """Strokes thicker than handwriting's eroded back to MNIST's range; MNIST-like strokes untouched.
+
+    Printed and marker digits have strokes about twice as thick as MNIST's, and a model that learned
+    handwriting reads a thick 0, 6 or 9 as an 8. Measured at STROKE_SIDE px: half widths of MNIST test
+    digits have median 3.9, 90th percentile 5.6, 95th 6.1. Strokes above 6.5 are thinned to 4: the
+    font-digit test went from 58 % to 75 %, and MNIST's accuracy through `auto` stayed 94.2 %. The gap
+    between 6.5 and 4 keeps `auto` stable when applied to its own output.
+    """
+    # A blank margin, so that erosion also works on strokes that touch the crop's edge.
+    scaled = np.pad(scale_longer_side(ink, STROKE_SIDE), MAX_THINNING_STEPS + 1)
+    half_width = half_stroke_width(scaled)
+    if half_width <= THICK_HALF_STROKE:
+        return ink
+    steps = min(MAX_THINNING_STEPS, round(half_width - MAX_HALF_STROKE))
+    image = Image.fromarray((scaled * 255).round().astype(np.uint8))
+    for _ in range(steps):
+        image = image.filter(ImageFilter.MinFilter(3))
+    thinned = np.asarray(image, dtype=np.float32) / 255
+    if (thinned > 0.5).sum() < 0.1 * (scaled > 0.5).sum():  # a solid blob, not strokes: leave it
+        return ink
+    return crop_to_ink(thinned)
 
 
 def centre_by_mass(digit: np.ndarray) -> np.ndarray:
@@ -148,9 +190,10 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
 
 
 def preprocess_auto(image: Image.Image) -> np.ndarray:
-    """Any picture of one digit -> 28 x 28 MNIST form (white on black, 20 px box, centred by mass)."""
+    """Any picture of one digit -> 28 x 28 MNIST form (white on black, strokes no thicker than handwriting's,
+    20 px box, centred by mass)."""
     image = ImageOps.exif_transpose(image) or image
-    return centre_by_mass(fit_box(crop_to_ink(as_ink(to_grayscale(image)))))
+    return centre_by_mass(fit_box(thin_thick_strokes(crop_to_ink(as_ink(to_grayscale(image))))))
 
 
 def preprocess_none(image: Image.Image) -> np.ndarray:

@@ -106,8 +106,9 @@ def test_classify_over_http_matches_offline_accuracy(
 def test_font_digits_are_classified(client: TestClient) -> None:
     """Printed digits are not handwriting: the rate is printed, and guarded against regressions.
 
-    Measured with the committed model: 58 % (116/200). Printed 6 and 9 (closed bowls) and serif 1s are
-    shapes MNIST lacks; issue 3's "nearly all" is not met yet.
+    Measured with the committed model: 75 % (150/200); 58 % before `auto` thinned strokes thicker than
+    handwriting's. Printed 9s (a closed bowl on a curved tail) mostly still read as 8; issue 3's "nearly
+    all" is not met yet.
     """
     pictures = list(digit_pictures())
     wrong = []
@@ -118,4 +119,4 @@ def test_font_digits_are_classified(client: TestClient) -> None:
             wrong.append(picture.description)
     rate = 1 - len(wrong) / len(pictures)
     print(f"font digits: {len(pictures) - len(wrong)}/{len(pictures)} = {rate:.1%} right; wrong: {wrong}")
-    assert rate >= 0.5
+    assert rate >= 0.7

@@ -9,12 +9,17 @@ import pytest
 from PIL import Image
 
 from service.images import (
+    MAX_HALF_STROKE,
+    STROKE_SIDE,
     ImageError,
     ImageLimits,
     decode_base64,
+    half_stroke_width,
     image_to_mnist,
     open_image,
     pixels_to_png,
+    scale_longer_side,
+    thin_thick_strokes,
 )
 from service.requests import cheap_to_decode
 from tests.service.digit_pictures import draw_digit, encode, fonts
@@ -123,3 +128,15 @@ def test_only_small_readable_images_count_as_cheap_to_decode() -> None:
     assert not cheap_to_decode([small] * 17), "more than sixteen digits' worth of pixels goes to a thread"
     assert not cheap_to_decode([encode(Image.new("L", (300, 300)), "PNG")])
     assert not cheap_to_decode([small, b"not an image"]), "unreadable headers take the full (threaded) path"
+
+
+def test_thick_strokes_are_thinned_and_handwriting_like_strokes_are_left_alone() -> None:
+    thick = np.zeros((100, 100), np.float32)
+    thick[:, 30:70] = 1.0  # a bar 40 % as wide as tall: far thicker than any MNIST stroke
+    thin = np.zeros((100, 100), np.float32)
+    thin[:, 45:55] = 1.0  # 10 % as wide as tall, like a handwritten 1
+    assert half_stroke_width(scale_longer_side(thick, STROKE_SIDE)) > 2 * MAX_HALF_STROKE
+    thinned = thin_thick_strokes(thick)
+    width = (thinned > 0.5).sum(axis=1).max() / thinned.shape[0]
+    assert 0.15 < width < 0.3, f"the bar is {width:.0%} as wide as tall after thinning (40 % before)"
+    assert thin_thick_strokes(thin) is thin, "an MNIST-like stroke is returned untouched"
