@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-from service.png import gray_png
+from service.png import gray_png, read_gray_png
 
 # Formats we decode; EPS (runs Ghostscript) and everything else are refused before parsing.
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
@@ -189,29 +189,40 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     return canvas
 
 
-def preprocess_auto(image: Image.Image) -> np.ndarray:
-    """Any picture of one digit -> 28 x 28 MNIST form (white on black, strokes no thicker than handwriting's,
-    20 px box, centred by mass)."""
-    image = ImageOps.exif_transpose(image) or image
-    return centre_by_mass(fit_box(thin_thick_strokes(crop_to_ink(as_ink(to_grayscale(image))))))
+def preprocess_auto(gray: np.ndarray) -> np.ndarray:
+    """Luminance of any picture of one digit -> 28 x 28 MNIST form (white on black, strokes no thicker
+    than handwriting's, 20 px box, centred by mass)."""
+    return centre_by_mass(fit_box(thin_thick_strokes(crop_to_ink(as_ink(gray)))))
 
 
-def preprocess_none(image: Image.Image) -> np.ndarray:
+def preprocess_none(gray: np.ndarray) -> np.ndarray:
     """A 28 x 28 image taken as it is: grayscale, 1 = ink."""
-    if image.size != (MNIST_SIDE, MNIST_SIDE):
-        width, height = image.size
+    if gray.shape != (MNIST_SIDE, MNIST_SIDE):
+        height, width = gray.shape
         raise ImageError(
             422,
             "wrong_image_size",
             f"preprocess=none needs a 28x28 image, got {width}x{height}; use preprocess=auto for other sizes.",
         )
+    return gray
+
+
+def read_luminance(data: bytes, limits: ImageLimits, upright: bool) -> np.ndarray:
+    """Luminance in [0, 1] of an image file; ``upright`` applies its EXIF orientation."""
+    plain = read_gray_png(data, limits.max_pixels) if len(data) <= limits.max_bytes else None
+    if plain is not None:  # the common 8-bit grayscale PNG, read without Pillow's slower path
+        return plain.astype(np.float32) / 255
+    image = open_image(data, limits)
+    if upright:
+        image = ImageOps.exif_transpose(image) or image
     return to_grayscale(image)
 
 
 def image_to_mnist(data: bytes, limits: ImageLimits, preprocess: str) -> np.ndarray:
     """Bytes of an image file -> (28, 28) float32 in [0, 1], MNIST form."""
-    image = open_image(data, limits)
-    return preprocess_auto(image) if preprocess == "auto" else preprocess_none(image)
+    auto = preprocess == "auto"
+    gray = read_luminance(data, limits, upright=auto)
+    return preprocess_auto(gray) if auto else preprocess_none(gray)
 
 
 def pixels_to_png(pixels: np.ndarray, scale: int = 1) -> bytes:

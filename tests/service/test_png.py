@@ -1,15 +1,30 @@
-"""The hand-written PNG writer: any reader (here Pillow) must get the exact pixels back."""
+"""The hand-written PNG writer and reader: pixels must match Pillow's exactly, and anything the reader
+does not handle (or any broken file) must be left to Pillow."""
 
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from service.images import pixels_to_png
-from service.png import gray_png
+from service.png import gray_png, read_gray_png
+
+MAX_PIXELS = 4096 * 4096
+
+
+def pillow_png(image: Image.Image, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+def random_gray(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
 
 
 @pytest.mark.parametrize("shape", [(28, 28), (1, 1), (3, 200), (224, 224)])
@@ -26,3 +41,51 @@ def test_upscaling_repeats_each_pixel_like_nearest_neighbour() -> None:
     scaled = np.asarray(Image.open(io.BytesIO(pixels_to_png(pixels, scale=8))))
     reference = Image.fromarray((pixels * 255).round().astype(np.uint8)).resize((224, 224), Image.Resampling.NEAREST)
     assert np.array_equal(scaled, np.asarray(reference))
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (1, 1), (3, 200), (224, 224)])
+def test_reader_matches_pillow_on_pillow_written_pngs(shape: tuple[int, int]) -> None:
+    # Pillow picks a row filter per row (none, sub, up, average, paeth), so every filter is exercised.
+    smooth = np.add.outer(np.arange(shape[0]), np.arange(shape[1])).astype(np.uint8)
+    for pixels in (random_gray(shape), smooth):
+        data = pillow_png(Image.fromarray(pixels))
+        assert np.array_equal(read_gray_png(data, MAX_PIXELS), np.asarray(Image.open(io.BytesIO(data))))
+
+
+def test_reader_reads_its_own_writer_and_text_chunks() -> None:
+    pixels = random_gray((28, 28))
+    assert np.array_equal(read_gray_png(gray_png(pixels), MAX_PIXELS), pixels)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "test")
+    with_text = pillow_png(Image.fromarray(pixels), pnginfo=info)
+    assert np.array_equal(read_gray_png(with_text, MAX_PIXELS), pixels)
+
+
+def interlaced(data: bytes) -> bytes:
+    """The same PNG with the IHDR's interlace flag set (Pillow cannot write interlaced PNGs)."""
+    header = data[16:28] + b"\x01"
+    return data[:16] + header + struct.pack(">I", zlib.crc32(header, zlib.crc32(b"IHDR"))) + data[33:]
+
+
+def corrupt_crc(data: bytes) -> bytes:
+    return data[:-20] + bytes([data[-20] ^ 0xFF]) + data[-19:]  # a byte inside the IDAT chunk
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["rgb", "palette", "16-bit", "interlaced", "transparency", "too many pixels", "truncated", "bad crc", "jpeg"],
+)
+def test_reader_leaves_everything_else_to_pillow(case: str) -> None:
+    gray = Image.fromarray(random_gray((28, 28)))
+    data = {
+        "rgb": lambda: pillow_png(gray.convert("RGB")),
+        "palette": lambda: pillow_png(gray.convert("P")),
+        "16-bit": lambda: pillow_png(gray.convert("I;16")),
+        "interlaced": lambda: interlaced(gray_png(np.asarray(gray))),
+        "transparency": lambda: pillow_png(gray, transparency=0),
+        "too many pixels": lambda: pillow_png(Image.new("L", (100, 100))),
+        "truncated": lambda: gray_png(np.asarray(gray))[:-30],
+        "bad crc": lambda: corrupt_crc(gray_png(np.asarray(gray))),
+        "jpeg": lambda: (lambda buffer: (gray.save(buffer, format="JPEG"), buffer.getvalue())[1])(io.BytesIO()),
+    }[case]()
+    assert read_gray_png(data, max_pixels=28 * 28) is None
