@@ -81,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=non_negative_float,
         help=f"training-time gradient of the latent ReLU below zero; 0 = plain ReLU (default: {m.relu_leak})",
     )
+    add(
+        "--encoder-widths",
+        type=positive_int,
+        nargs="+",
+        metavar="WIDTH",
+        help=f"hidden layer widths of the encoder MLP (default: {' '.join(map(str, m.encoder_widths))})",
+    )
+    add(
+        "--decoder-widths",
+        type=positive_int,
+        nargs="+",
+        metavar="WIDTH",
+        help=f"hidden layer widths of the decoder MLP (default: {' '.join(map(str, m.decoder_widths))})",
+    )
     add("--seed", type=int, help=f"random seed (default: {d.seed})")
     add("--device", help=f"auto, cpu, cuda, cuda:N or mps (default: {d.device})")
     add(
@@ -103,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-MODEL_FLAGS = ("reparameterization", "mean_bias_init", "relu_leak")
+MODEL_FLAGS = ("reparameterization", "mean_bias_init", "relu_leak", "encoder_widths", "decoder_widths")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -111,6 +125,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     config = preset(args.preset)
     given = {key: value for key, value in vars(args).items() if value is not None and key != "preset"}
     model_fields = {key: given.pop(key) for key in MODEL_FLAGS if key in given}
+    for key in ("encoder_widths", "decoder_widths"):
+        if key in model_fields:
+            model_fields[key] = tuple(model_fields[key])
     return replace(config, model=replace(config.model, **model_fields), **given)
 
 

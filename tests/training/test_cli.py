@@ -54,3 +54,16 @@ def test_flags_override_preset() -> None:
     config = config_from_args(args)
     assert config.epochs == 3 and config.batch_size == SEED_RECIPE.batch_size
     assert config.model.mean_bias_init == 0.5
+
+
+def test_widths_flags_set_the_architecture() -> None:
+    args = build_parser().parse_args(["--encoder-widths", "512", "256", "--decoder-widths", "1024"])
+    model = config_from_args(args).model
+    assert model.encoder_widths == (512, 256) and model.decoder_widths == (1024,)
+
+
+def test_a_zero_width_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--encoder-widths", "512", "0"])
+    assert exit_info.value.code == 2
+    assert "--encoder-widths: must be a whole number >= 1, got 0" in capsys.readouterr().err
