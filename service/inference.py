@@ -23,11 +23,12 @@ def classify_latents(latents: np.ndarray) -> list[Classification]:
     """Argmax digit and its share of the activation; an all-zero latent gets confidence 0."""
     totals = latents.sum(axis=1)
     digits = latents.argmax(axis=1)
-    results = []
-    for row, digit, total in zip(latents, digits, totals, strict=True):
-        share = float(row[digit] / total) if total > 0 else 0.0
-        results.append(Classification(int(digit), share, [float(v) for v in row]))
-    return results
+    own = latents[np.arange(len(latents)), digits]
+    shares = np.divide(own, totals, out=np.zeros_like(own), where=totals > 0)
+    return [
+        Classification(digit, share, row)
+        for digit, share, row in zip(digits.tolist(), shares.tolist(), latents.tolist(), strict=True)
+    ]
 
 
 class Inference:
