@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-from service.png import gray_png, read_gray_png
+from service.png import gray_png, png_size, read_gray_png
 
 # Formats we decode; EPS (runs Ghostscript) and everything else are refused before parsing.
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
@@ -84,6 +84,9 @@ def open_image(data: bytes, limits: ImageLimits) -> Image.Image:
 
 def header_pixels(data: bytes) -> int | None:
     """Width x height read from the image header alone (nothing decoded); None if it is unreadable."""
+    size = png_size(data)  # the common case, without opening the file in Pillow
+    if size is not None:
+        return size[0] * size[1]
     try:
         with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
             width, height = image.size

@@ -44,6 +44,14 @@ def gray_png(image: np.ndarray) -> bytes:
     return SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR, without decoding anything; None if it is not a PNG header."""
+    if len(data) < 24 or not data.startswith(SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack_from(">II", data, 16)
+    return int(width), int(height)
+
+
 def chunks(data: bytes) -> list[tuple[bytes, bytes]] | None:
     """(kind, body) of every chunk up to IEND; None if the signature, a length or a CRC is wrong."""
     if not data.startswith(SIGNATURE):

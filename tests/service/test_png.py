@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from service.images import pixels_to_png
-from service.png import gray_png, read_gray_png
+from service.png import gray_png, png_size, read_gray_png
 
 MAX_PIXELS = 4096 * 4096
 
@@ -89,3 +89,11 @@ def test_reader_leaves_everything_else_to_pillow(case: str) -> None:
         "jpeg": lambda: (lambda buffer: (gray.save(buffer, format="JPEG"), buffer.getvalue())[1])(io.BytesIO()),
     }[case]()
     assert read_gray_png(data, max_pixels=28 * 28) is None
+
+
+def test_png_size_reads_the_header_only() -> None:
+    assert png_size(pillow_png(Image.new("L", (300, 20)))) == (300, 20)
+    assert png_size(pillow_png(Image.new("RGB", (28, 28)))) == (28, 28)
+    assert png_size(gray_png(random_gray((5, 7)))[:24]) == (7, 5), "the first 24 bytes are enough"
+    assert png_size(b"GIF89a" + bytes(30)) is None
+    assert png_size(b"\x89PNG\r\n\x1a\n") is None
