@@ -283,7 +283,9 @@ def bench_round(
     return results
 
 
-def bench_all(args: argparse.Namespace, payloads: dict[str, Payload], logs: Path) -> dict[str, dict[str, dict]]:
+def bench_all(
+    args: argparse.Namespace, payloads: dict[str, Payload], logs: Path
+) -> dict[str, dict[str, dict[str, float]]]:
     """``--repeat`` rounds over all servers, so a noisy minute on this shared machine hits every server alike;
     for each server and case, the round with the median throughput is kept."""
     runs: dict[str, dict[str, list[dict[str, float]]]] = {key: {} for key in args.servers}
@@ -302,7 +304,7 @@ def middle_run(runs: list[dict[str, float]]) -> dict[str, float]:
     return ordered[len(ordered) // 2]
 
 
-def markdown_table(results: dict[str, dict[str, dict]]) -> str:
+def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     lines = [
         "| case | server | requests/s | images/s | p50 ms | p99 ms | p99/p50 | non-2xx or socket errors |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -319,7 +321,7 @@ def markdown_table(results: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def ratios(results: dict[str, dict[str, dict]]) -> str:
+def ratios(results: dict[str, dict[str, dict[str, float]]]) -> str:
     case = "classify 1 PNG, c=64"
     ours = results.get("ours", {}).get(case)
     if ours is None:

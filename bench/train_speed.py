@@ -34,7 +34,7 @@ Batches = Iterator[tuple[torch.Tensor, torch.Tensor]]
 def seed_style_batches(split: DeviceSplit, batch_size: int) -> Batches:
     """The seed's pipeline: a list of per-sample tensors, collated by a shuffling DataLoader."""
     samples = [(split.images[i].float().div(255).view(1, 28, 28), int(split.labels[i])) for i in range(len(split))]
-    loader = DataLoader(samples, batch_size=batch_size, shuffle=True)  # type: ignore[arg-type]
+    loader: DataLoader[tuple[torch.Tensor, int]] = DataLoader(samples, batch_size=batch_size, shuffle=True)  # type: ignore[arg-type]
     while True:
         for images, labels in loader:
             yield images.flatten(1), labels
@@ -73,7 +73,7 @@ def time_loop(
     for _ in range(args.steps):
         step()
     seconds_per_step = (time.perf_counter() - began) / args.steps
-    return seconds_per_step * TRAIN_IMAGES / batch
+    return float(seconds_per_step * TRAIN_IMAGES / batch)
 
 
 def time_to_quality(args: argparse.Namespace) -> None:

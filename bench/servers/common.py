@@ -14,7 +14,7 @@ MODEL_PATH = Path(os.environ.get("BENCH_MODEL", Path(__file__).resolve().parents
 
 
 def load_model() -> torch.jit.ScriptModule:
-    model = torch.jit.load(str(MODEL_PATH), map_location="cpu")
+    model: torch.jit.ScriptModule = torch.jit.load(str(MODEL_PATH), map_location="cpu")
     model.eval()
     return model
 

@@ -30,7 +30,8 @@ class DigitClassifier(ls.LitAPI):  # type: ignore[misc]
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return self.model.encode(x)
+            latents: torch.Tensor = self.model.encode(x)
+        return latents
 
     def unbatch(self, output: torch.Tensor) -> list[torch.Tensor]:
         return list(output)
