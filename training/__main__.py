@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--l1-decay", type=positive_float, help=f"L1 weight factor per epoch (default: {d.l1_decay})")
     add("--l1-weight", type=non_negative_float, help=f"label-free L1 on the latent (default: {d.l1_weight})")
     add(
+        "--l1-free-fraction",
+        type=non_negative_float,
+        help="L1 spares activations up to this fraction of the image's largest; 0 = plain L1 "
+        f"(default: {d.l1_free_fraction})",
+    )
+    add(
         "--reparameterization",
         choices=["seed", "standard"],
         help=f"noise from the second head: 'seed' scale or 'standard' log-variance (default: {m.reparameterization})",

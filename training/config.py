@@ -30,6 +30,7 @@ class LossWeights:
     recon: float = 0.3  # per-image summed squared error
     kl: float = 1.0  # KL-like term
     l1: float = 0.0  # label-free L1 on the latent
+    l1_free_fraction: float = 0.0  # activation up to this fraction of the image's largest is not penalised
     blank: float = 0.0  # decode(0) against a blank image
 
 
@@ -47,6 +48,9 @@ class TrainConfig:
     kl_weight: float = 0.3  # weight of the KL-like term (the seed's is 1.0)
     l1_weight: float = 0.6  # weight of a label-free L1 penalty on the latent: quiets other digits' dimensions
     l1_decay: float = 1.0  # the L1 weight is multiplied by this after every epoch
+    # With f > 0 the L1 penalty spares every dimension's activation up to f times the image's largest
+    # activation (found without labels), so small values in other dimensions may stay and carry detail.
+    l1_free_fraction: float = 0.0
     # Weight of the "zero means none" anchor: squared error of decode(0) against a blank image.
     # Without it the decoder can draw one digit from the all-zero latent and that digit's
     # dimension is never needed (it dies); labels are not involved.
@@ -62,7 +66,7 @@ class TrainConfig:
     def loss_weights(self, epoch: int) -> LossWeights:
         """The loss weights in force during ``epoch`` (counted from 0)."""
         l1 = self.l1_weight * self.l1_decay**epoch
-        return LossWeights(self.recon_weight, self.kl_weight, l1, self.blank_weight)
+        return LossWeights(self.recon_weight, self.kl_weight, l1, self.blank_weight, self.l1_free_fraction)
 
 
 # The original demo's recipe, kept reproducible for comparison (see shared/seed).

@@ -128,6 +128,15 @@ def kl_term(encoding: Encoding) -> Tensor:
     return (mean.pow(2) + spread.exp() - spread).mean()
 
 
+def l1_penalty(activation: Tensor, free_fraction: float) -> Tensor:
+    """Mean over the batch of each image's summed activation, less an allowance of ``free_fraction``
+    times the image's largest activation per dimension (0: plain L1). No labels are involved."""
+    if free_fraction > 0:
+        allowance = free_fraction * activation.max(dim=1, keepdim=True).values.detach()  # (B, 1)
+        activation = F.relu(activation - allowance)
+    return activation.sum(dim=1).mean()
+
+
 def decoder_loss_terms(model: RoutedVAE, images: Tensor, weights: LossWeights) -> LossTerms:
     """Reconstruction of the deterministic latent plus the blank anchor; the encoder is held fixed."""
     flat = images.flatten(1)  # (B, 784)
@@ -154,7 +163,7 @@ def loss_terms(
     recon = (reconstruction - flat).pow(2).sum(dim=1).mean()
     kl = kl_term(encoding)
     # The L1 penalty treats every dimension alike, so labels still enter only through routing.
-    l1 = F.relu(encoding.mean).sum(dim=1).mean()
+    l1 = l1_penalty(F.relu(encoding.mean), weights.l1_free_fraction)
     blank = model.decode(images.new_zeros(1, model.config.latent_size)).pow(2).sum()
     total = weights.recon * recon + weights.kl * kl + weights.l1 * l1 + weights.blank * blank
     return LossTerms(total=total, recon=recon, kl=kl, l1=l1, blank=blank)

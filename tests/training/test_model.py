@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 import torch
 
 from tests.conftest import TINY_MODEL
 from training.config import LossWeights
-from training.model import RoutedVAE, loss_terms, route_gradients
+from training.model import RoutedVAE, l1_penalty, loss_terms, route_gradients
 
 
 def test_route_gradients_keeps_values_and_masks_gradient() -> None:
@@ -75,3 +76,14 @@ def test_encode_is_non_negative_and_decode_in_unit_range() -> None:
     images = model.decode(torch.rand(5, 10) * 5)
     assert images.shape == (5, 1, 28, 28)
     assert torch.all((images >= 0) & (images <= 1))
+
+
+def test_l1_penalty_spares_activations_under_the_free_fraction_of_the_largest() -> None:
+    activation = torch.tensor([[4.0, 1.0, 3.0, 0.0], [0.0, 0.0, 0.0, 0.0]], requires_grad=True)
+    assert l1_penalty(activation, 0.0).item() == pytest.approx((8.0 + 0.0) / 2)
+    spared = l1_penalty(activation, 0.5)  # allowance 2 for the first image: 2 + 0 + 1 + 0
+    assert spared.item() == pytest.approx(3.0 / 2)
+    spared.backward()
+    # Only the parts above the allowance are pushed down; the allowance itself carries no gradient.
+    assert activation.grad is not None
+    assert activation.grad[0].tolist() == [0.5, 0.0, 0.5, 0.0]
