@@ -74,11 +74,12 @@ def chunks(data: bytes) -> list[tuple[bytes, bytes]] | None:
 
 def read_gray_png(data: bytes, max_pixels: int) -> np.ndarray | None:
     """(H, W) uint8 pixels of a plain 8-bit grayscale PNG of at most ``max_pixels``; None otherwise."""
+    size = png_size(data)
+    if size is None or len(data) < 29 or tuple(data[24:29]) != GRAYSCALE_8_BIT:
+        return None  # decided from the header, before walking (and checksumming) a large colour file
+    width, height = size
     parts = chunks(data)
-    if not parts or parts[0][0] != b"IHDR" or len(parts[0][1]) != 13:
-        return None
-    width, height, *layout = struct.unpack(">II5B", parts[0][1])
-    if tuple(layout) != GRAYSCALE_8_BIT or not 0 < width * height <= max_pixels:
+    if not parts or parts[0][0] != b"IHDR" or len(parts[0][1]) != 13 or not 0 < width * height <= max_pixels:
         return None
     pixels = []
     for kind, body in parts[1:]:
