@@ -141,10 +141,15 @@ def fit_box(ink: np.ndarray) -> np.ndarray:
     return scale_longer_side(ink, DIGIT_BOX)
 
 
+def to_bytes(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] -> uint8 0..255, rounded (out-of-range values clipped)."""
+    return (values.clip(0, 1) * 255).round().astype(np.uint8)
+
+
 def half_stroke_width(ink: np.ndarray) -> float:
     """Typical half width of the strokes, in pixels: one 3 x 3 erosion takes a pixel off each side of every
     stroke, so the share of ink it removes is about 1 / (half width)."""
-    image = Image.fromarray((ink * 255).round().astype(np.uint8))
+    image = Image.fromarray(to_bytes(ink))
     before = int((ink > 0.5).sum())
     after = int((np.asarray(image.filter(ImageFilter.MinFilter(3))) > 127).sum())
     return 1.0 / max(1e-6, 1 - after / max(before, 1))
@@ -165,7 +170,7 @@ def thin_thick_strokes(ink: np.ndarray) -> np.ndarray:
     if half_width <= THICK_HALF_STROKE:
         return ink
     steps = min(MAX_THINNING_STEPS, round(half_width - MAX_HALF_STROKE))
-    image = Image.fromarray((scaled * 255).round().astype(np.uint8))
+    image = Image.fromarray(to_bytes(scaled))
     for _ in range(steps):
         image = image.filter(ImageFilter.MinFilter(3))
     thinned = np.asarray(image, dtype=np.float32) / 255
@@ -230,7 +235,7 @@ def image_to_mnist(data: bytes, limits: ImageLimits, preprocess: str) -> np.ndar
 
 def pixels_to_png(pixels: np.ndarray, scale: int = 1) -> bytes:
     """(28, 28) values in [0, 1] -> an 8-bit grayscale PNG with no metadata, upscaled by nearest neighbour."""
-    image = (pixels.clip(0, 1) * 255).round().astype(np.uint8)
+    image = to_bytes(pixels)
     if scale > 1:
         image = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
     return gray_png(image)

@@ -78,8 +78,10 @@ def read_gray_png(data: bytes, max_pixels: int) -> np.ndarray | None:
     if size is None or len(data) < 29 or tuple(data[24:29]) != GRAYSCALE_8_BIT:
         return None  # decided from the header, before walking (and checksumming) a large colour file
     width, height = size
+    if not 0 < width * height <= max_pixels:
+        return None
     parts = chunks(data)
-    if not parts or parts[0][0] != b"IHDR" or len(parts[0][1]) != 13 or not 0 < width * height <= max_pixels:
+    if not parts or parts[0][0] != b"IHDR" or len(parts[0][1]) != 13:
         return None
     pixels = []
     for kind, body in parts[1:]:
