@@ -9,6 +9,8 @@ from pathlib import Path
 
 from training.config import PRESETS, ModelConfig, TrainConfig, preset
 
+MAX_SHIFT = 6  # pixels: a larger move pushes an MNIST digit (20 x 20 in a 28 x 28 frame) out of the picture
+
 
 def positive_int(text: str) -> int:
     value = int(text)
@@ -21,6 +23,13 @@ def non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
+    return value
+
+
+def shift(text: str) -> int:
+    value = non_negative_int(text)
+    if value > MAX_SHIFT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SHIFT} pixels, got {text}")
     return value
 
 
@@ -75,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=non_negative_float,
         help="L1 spares activations up to this fraction of the image's largest; 0 = plain L1 "
         f"(default: {d.l1_free_fraction})",
+    )
+    add(
+        "--shift-pixels",
+        type=shift,
+        help=f"move each training image by a random offset of up to N pixels per axis (default: {d.shift_pixels})",
     )
     add(
         "--reparameterization",

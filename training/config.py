@@ -55,6 +55,9 @@ class TrainConfig:
     # Without it the decoder can draw one digit from the all-zero latent and that digit's
     # dimension is never needed (it dies); labels are not involved.
     blank_weight: float = 0.3
+    # Label-free augmentation: every training image is moved by up to this many pixels along each axis
+    # (a fresh random offset per image and epoch); 0 trains on the images as they are.
+    shift_pixels: int = 0
     seed: int = 0  # seeds torch's generators; CPU runs are deterministic for a given seed
     device: str = "auto"  # auto picks cuda, then mps, then cpu
     limit: int | None = None  # use only the first N training images (smoke runs)

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from training.augment import random_shift
 from training.config import TrainConfig
 from training.data import Mnist, Split, load_mnist
 from training.model import RoutedVAE, decoder_loss_terms, loss_terms
@@ -64,10 +65,10 @@ def train_epoch(
     decoder_only = epoch >= config.epochs
     for index in tqdm(batches, desc="  batches", leave=False, unit="batch"):
         images, labels = data.batch(index)
-        if decoder_only:
+        if decoder_only:  # the decoder is tuned on the images as they are, like the test set
             terms = decoder_loss_terms(model, images, weights)
         else:
-            terms = loss_terms(model, images, labels, weights)
+            terms = loss_terms(model, random_shift(images, config.shift_pixels), labels, weights)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()

@@ -19,6 +19,8 @@ from training.config import SEED_RECIPE
         (["--kl-weight", "nan"], "--kl-weight: must be a number >= 0, got nan"),
         (["--preset", "fastest"], "--preset: invalid choice: 'fastest'"),
         (["--device"], "--device: expected one argument"),
+        (["--shift-pixels", "-1"], "--shift-pixels: must be a whole number >= 0, got -1"),
+        (["--shift-pixels", "9"], "--shift-pixels: must be at most 6 pixels, got 9"),
         (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     ],
 )
@@ -60,6 +62,10 @@ def test_widths_flags_set_the_architecture() -> None:
     args = build_parser().parse_args(["--encoder-widths", "512", "256", "--decoder-widths", "1024"])
     model = config_from_args(args).model
     assert model.encoder_widths == (512, 256) and model.decoder_widths == (1024,)
+
+
+def test_shift_flag_sets_the_augmentation() -> None:
+    assert config_from_args(build_parser().parse_args(["--shift-pixels", "2"])).shift_pixels == 2
 
 
 def test_a_zero_width_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
