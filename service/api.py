@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -14,6 +14,7 @@ from service.errors import ApiError
 from service.images import ImageLimits, pixels_to_png
 from service.inference import Inference
 from service.requests import JSON_TYPES, MULTIPART_TYPE, media_type, read_images
+from service.routing import PlainRoute
 from service.schemas import (
     ClassifyResponse,
     DecodeRequest,
@@ -56,24 +57,53 @@ IMAGE_BODY: dict[str, Any] = {
         },
     }
 }
-Preprocess = Annotated[
-    Literal["auto", "none"],
-    Query(description="auto: any picture of one digit -> MNIST form; none: 28x28 taken as is"),
-]
+PREPROCESS_MODES = ("auto", "none")
+PREPROCESS_PARAMETER = {
+    "name": "preprocess",
+    "in": "query",
+    "required": False,
+    "description": "auto: any picture of one digit -> MNIST form; none: 28x28 taken as is",
+    "schema": {"type": "string", "enum": list(PREPROCESS_MODES), "default": "auto"},
+}
+IMAGE_ROUTE: dict[str, Any] = {
+    "responses": ERRORS,
+    "openapi_extra": {**IMAGE_BODY, "parameters": [PREPROCESS_PARAMETER]},
+}
 
 
-# Dependencies are async on purpose: FastAPI runs plain `def` dependencies in its thread pool, and that
-# hand-off cost more than the rest of a one-image /classify.
-async def get_inference(request: Request) -> Inference:
+def inference_of(request: Request) -> Inference:
     inference: Inference | None = getattr(request.app.state, "inference", None)
     if inference is None:
         raise ApiError(503, "not_ready", "The model is not loaded yet; retry shortly.", headers={"Retry-After": "1"})
     return inference
 
 
-async def get_limits(request: Request) -> ImageLimits:
+# Async on purpose: FastAPI runs plain `def` dependencies in its thread pool, a hand-off that costs more
+# than a one-image request's own work.
+async def get_inference(request: Request) -> Inference:
+    return inference_of(request)
+
+
+def limits_of(request: Request) -> ImageLimits:
     limits: ImageLimits = request.app.state.image_limits
     return limits
+
+
+def preprocess_of(request: Request) -> str:
+    mode = request.query_params.get("preprocess", "auto")
+    if mode not in PREPROCESS_MODES:
+        raise ApiError(
+            422,
+            "validation_error",
+            "The request does not match the schema; see details.",
+            [{"loc": ["query", "preprocess"], "msg": "Input should be 'auto' or 'none'"}],
+        )
+    return mode
+
+
+async def images_of(request: Request) -> np.ndarray:
+    """The request's images in MNIST form, as its ``preprocess`` parameter asks."""
+    return await read_images(request, limits_of(request), preprocess_of(request))
 
 
 async def require_json(request: Request) -> None:
@@ -104,35 +134,48 @@ def count_images(request: Request, endpoint: str, count: int) -> None:
 
 
 InferenceDep = Annotated[Inference, Depends(get_inference)]
-LimitsDep = Annotated[ImageLimits, Depends(get_limits)]
 
 
-@router.post("/classify", response_model=ClassifyResponse, responses=ERRORS, openapi_extra=IMAGE_BODY)
-async def classify_images(
-    request: Request, inference: InferenceDep, limits: LimitsDep, preprocess: Preprocess = "auto"
-) -> Response:
+async def classify_images(request: Request) -> Response:
     """Classify digit images by the argmax of their latent."""
-    pixels = await read_images(request, limits, preprocess)
+    inference = inference_of(request)
+    pixels = await images_of(request)
     count_images(request, "/classify", len(pixels))
     results = await inference.classify(pixels)
     return json_response(ClassifyResponse(predictions=[Prediction(**vars(result)) for result in results]))
 
 
-@router.post("/encode", response_model=EncodeResponse, responses=ERRORS, openapi_extra=IMAGE_BODY)
-async def encode_images(
-    request: Request, inference: InferenceDep, limits: LimitsDep, preprocess: Preprocess = "auto"
-) -> Response:
+async def encode_images(request: Request) -> Response:
     """Encode digit images to their 10-dimensional latents."""
-    pixels = await read_images(request, limits, preprocess)
+    inference = inference_of(request)
+    pixels = await images_of(request)
     count_images(request, "/encode", len(pixels))
     return json_response(EncodeResponse(latents=(await inference.encode(pixels)).tolist()))
 
 
-@router.post("/preprocess", response_model=ImagesResponse, responses=ERRORS, openapi_extra=IMAGE_BODY)
-async def preprocess_images(request: Request, limits: LimitsDep, preprocess: Preprocess = "auto") -> Response:
+async def preprocess_images(request: Request) -> Response:
     """The 28x28 MNIST-form images the model would see for these inputs, as base64 PNGs."""
-    pixels = await read_images(request, limits, preprocess)
+    pixels = await images_of(request)
     return json_response(ImagesResponse(images=await encode_pngs(pixels)))
+
+
+def add_image_routes(app_router: APIRouter) -> None:
+    """The image endpoints, on the app's own router as PlainRoutes: they run once per request under
+    load, so they skip FastAPI's dependency injection (see service/routing.py)."""
+    for path, endpoint, response_model in (
+        ("/classify", classify_images, ClassifyResponse),
+        ("/encode", encode_images, EncodeResponse),
+        ("/preprocess", preprocess_images, ImagesResponse),
+    ):
+        app_router.add_api_route(
+            path,
+            endpoint,
+            methods=["POST"],
+            response_model=response_model,
+            tags=["model"],
+            route_class_override=PlainRoute,
+            **IMAGE_ROUTE,
+        )
 
 
 @router.post(

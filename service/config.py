@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         description="extra wait for more requests to join a batch; 0 = none: a batch is whatever queued while "
         "the model was busy with the last one, so a lone request never waits",
     )
+    inline_batch_rows: int = Field(
+        4,
+        ge=0,
+        description="micro-batches of at most this many rows run on the event loop, skipping the hand-off to "
+        "the inference thread (which costs about as much as one row); 0 = always hand off",
+    )
     max_concurrent_requests: int = Field(64, ge=1, description="in-flight inference requests before 503")
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with 503 when overloaded")
     graceful_shutdown_seconds: int = Field(10, ge=0, description="time in-flight requests get after SIGTERM")

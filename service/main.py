@@ -34,6 +34,7 @@ def build_inference(runner: ModelRunner, settings: Settings, metrics: Metrics) -
         max_rows=settings.micro_batch_size,
         max_wait=settings.micro_batch_wait_ms / 1000,
         on_batch=lambda operation, rows: metrics.model_batch.labels(operation).observe(rows),
+        inline_rows=settings.inline_batch_rows,
     )
     return Inference(runner, batcher, LatentSampler(runner.card, MAX_LATENT))
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
     app.state.ready = False
     app.state.image_limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
     install_error_handlers(app)
+    api.add_image_routes(app.router)
     app.include_router(api.router)
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

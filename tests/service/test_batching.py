@@ -108,3 +108,23 @@ def test_a_failing_batch_fails_its_callers_and_the_next_batch_still_runs() -> No
             await batcher.stop()
 
     assert torch.equal(run(scenario()), torch.ones(1, 1))
+
+
+def test_small_batches_run_on_the_event_loop_and_larger_ones_on_the_inference_thread() -> None:
+    threads: list[tuple[int, str]] = []
+
+    def record_thread(inputs: Tensor) -> Tensor:
+        threads.append((len(inputs), threading.current_thread().name))
+        return inputs
+
+    async def scenario() -> str:
+        batcher = MicroBatcher({"same": record_thread}, max_rows=256, max_wait=0.0, inline_rows=2)
+        batcher.start()
+        await batcher.submit("same", torch.zeros(2, 1))
+        await batcher.submit("same", torch.zeros(3, 1))
+        await batcher.stop()
+        return threading.current_thread().name
+
+    loop_thread = run(scenario())
+    assert threads[0] == (2, loop_thread)
+    assert threads[1][0] == 3 and threads[1][1].startswith("inference")
