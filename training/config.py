@@ -37,10 +37,10 @@ class LossWeights:
 @dataclass(frozen=True)
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
-    epochs: int = 8  # passes over the 60 000 training images with gradient routing
+    epochs: int = 12  # passes over the 60 000 training images with gradient routing
     # Then passes that train only the decoder, on the encoder's deterministic latents (reconstruction
     # and blank anchor; no labels). The latent, and so every classification, is unchanged.
-    decoder_epochs: int = 4
+    decoder_epochs: int = 8
     batch_size: int = 128  # images per optimiser step (more steps beat bigger batches here)
     lr: float = 1e-3  # Adam learning rate at epoch 0
     lr_decay: float = 0.9  # learning rate is multiplied by this after every epoch
@@ -50,7 +50,7 @@ class TrainConfig:
     l1_decay: float = 1.0  # the L1 weight is multiplied by this after every epoch
     # With f > 0 the L1 penalty spares every dimension's activation up to f times the image's largest
     # activation (found without labels), so small values in other dimensions may stay and carry detail.
-    l1_free_fraction: float = 0.0
+    l1_free_fraction: float = 0.2
     # Weight of the "zero means none" anchor: squared error of decode(0) against a blank image.
     # Without it the decoder can draw one digit from the all-zero latent and that digit's
     # dimension is never needed (it dies); labels are not involved.
@@ -82,6 +82,7 @@ SEED_RECIPE = TrainConfig(
     lr_decay=0.95,
     kl_weight=1.0,
     l1_weight=0.0,
+    l1_free_fraction=0.0,
     blank_weight=0.0,
 )
 
