@@ -50,11 +50,11 @@ class TrainConfig:
     l1_decay: float = 1.0  # the L1 weight is multiplied by this after every epoch
     # With f > 0 the L1 penalty spares every dimension's activation up to f times the image's largest
     # activation (found without labels), so small values in other dimensions may stay and carry detail.
-    l1_free_fraction: float = 0.2
+    l1_free_fraction: float = 0.3
     # Weight of the "zero means none" anchor: squared error of decode(0) against a blank image.
     # Without it the decoder can draw one digit from the all-zero latent and that digit's
     # dimension is never needed (it dies); labels are not involved.
-    blank_weight: float = 0.3
+    blank_weight: float = 0.2
     # Label-free augmentation: every training image is moved by up to this many pixels along each axis
     # (a fresh random offset per image and epoch); 0 trains on the images as they are.
     shift_pixels: int = 0
@@ -69,7 +69,13 @@ class TrainConfig:
     def loss_weights(self, epoch: int) -> LossWeights:
         """The loss weights in force during ``epoch`` (counted from 0)."""
         l1 = self.l1_weight * self.l1_decay**epoch
-        return LossWeights(self.recon_weight, self.kl_weight, l1, self.blank_weight, self.l1_free_fraction)
+        return LossWeights(
+            recon=self.recon_weight,
+            kl=self.kl_weight,
+            l1=l1,
+            l1_free_fraction=self.l1_free_fraction,
+            blank=self.blank_weight,
+        )
 
 
 # The original demo's recipe, kept reproducible for comparison (see shared/seed).

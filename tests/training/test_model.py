@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.conftest import TINY_MODEL
-from training.config import LossWeights
+from training.config import LossWeights, TrainConfig
 from training.model import RoutedVAE, l1_penalty, loss_terms, route_gradients
 
 
@@ -87,3 +87,9 @@ def test_l1_penalty_spares_activations_under_the_free_fraction_of_the_largest() 
     # Only the parts above the allowance are pushed down; the allowance itself carries no gradient.
     assert activation.grad is not None
     assert activation.grad[0].tolist() == [0.5, 0.0, 0.5, 0.0]
+
+
+def test_each_training_weight_reaches_its_own_loss_term() -> None:
+    """Every weight is distinct here, so a swapped pair (as once happened: free fraction and blank) fails."""
+    config = TrainConfig(recon_weight=0.1, kl_weight=0.2, l1_weight=0.4, l1_free_fraction=0.05, blank_weight=0.7)
+    assert config.loss_weights(0) == LossWeights(recon=0.1, kl=0.2, l1=0.4, l1_free_fraction=0.05, blank=0.7)
