@@ -14,7 +14,7 @@ from service.errors import ApiError
 from service.images import ImageLimits, pixels_to_png
 from service.inference import Inference
 from service.requests import JSON_TYPES, MULTIPART_TYPE, media_type, read_images
-from service.routing import PlainRoute
+from service.routing import Endpoint, PlainRoute
 from service.schemas import (
     ClassifyResponse,
     DecodeRequest,
@@ -159,14 +159,23 @@ async def preprocess_images(request: Request) -> Response:
     return json_response(ImagesResponse(images=await encode_pngs(pixels)))
 
 
+IMAGE_ROUTES: tuple[tuple[str, Endpoint, type[BaseModel]], ...] = (
+    ("/classify", classify_images, ClassifyResponse),
+    ("/encode", encode_images, EncodeResponse),
+    ("/preprocess", preprocess_images, ImagesResponse),
+)
+
+
+def image_endpoints() -> dict[str, Endpoint]:
+    """Path -> handler of the image endpoints, for ``DirectRoutes``."""
+    return {path: endpoint for path, endpoint, _ in IMAGE_ROUTES}
+
+
 def add_image_routes(app_router: APIRouter) -> None:
     """The image endpoints, on the app's own router as PlainRoutes: they run once per request under
-    load, so they skip FastAPI's dependency injection (see service/routing.py)."""
-    for path, endpoint, response_model in (
-        ("/classify", classify_images, ClassifyResponse),
-        ("/encode", encode_images, EncodeResponse),
-        ("/preprocess", preprocess_images, ImagesResponse),
-    ):
+    load, so they skip FastAPI's dependency injection (see service/routing.py). ``DirectRoutes`` serves
+    them; these routes document them (and serve them should a request get past it)."""
+    for path, endpoint, response_model in IMAGE_ROUTES:
         app_router.add_api_route(
             path,
             endpoint,

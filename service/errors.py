@@ -60,9 +60,13 @@ def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def api_error_response(error: ApiError) -> JSONResponse:
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+
 async def handle_api_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    return error_response(error.status, error.code, error.message, error.details, error.headers)
+    return api_error_response(error)
 
 
 async def handle_validation_error(_: Request, error: Exception) -> JSONResponse:

@@ -21,6 +21,7 @@ from service.inference import Inference
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, OverloadMiddleware, RequestContextMiddleware
 from service.model import ModelRunner
+from service.routing import DirectRoutes
 from service.sampling import LatentSampler
 from service.schemas import MAX_LATENT
 
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
     async def read_demo_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 
+    # Added first = innermost: the image endpoints' handlers are called straight from here.
+    app.add_middleware(DirectRoutes, endpoints=api.image_endpoints())
     # Added last = outermost: request id and logging see every response, 413 and 503 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds)
     app.add_middleware(

@@ -15,7 +15,9 @@ from typing import Any
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.errors import ApiError, api_error_response
 
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -42,3 +44,29 @@ class PlainRoute(APIRoute):
     def get_route_handler(self) -> Endpoint:
         endpoint: Endpoint = self.endpoint  # also when included: no dependency resolution
         return endpoint
+
+
+class DirectRoutes:
+    """ASGI middleware: a POST to one of ``endpoints`` calls its handler directly; the rest goes on.
+
+    The innermost middleware, so the request has its id, log line, metrics, overload check and size limit
+    like any other. Starlette's exception middleware, FastAPI's exit stack and the router's walk through
+    every route are skipped: together about as much time as the handler's own work for one image. The
+    same endpoints are registered as ``PlainRoute``s too, for the docs and for anything this lets through
+    (a ``root_path``). An ``ApiError`` is answered here; anything else propagates to the server-error
+    handler, as from a route.
+    """
+
+    def __init__(self, app: ASGIApp, endpoints: dict[str, Endpoint]) -> None:
+        self.app, self.endpoints = app, endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.endpoints.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            response = await endpoint(Request(scope, receive, send))
+        except ApiError as error:
+            response = api_error_response(error)
+        await response(scope, receive, send)

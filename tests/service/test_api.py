@@ -9,6 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from service.config import Settings
+from service.inference import Inference
+from service.main import create_app
 from tests.service.conftest import assert_error, digit_png
 
 PIXELS_ONE = [[1.0 if 12 <= x < 16 and 5 <= y < 23 else 0.0 for x in range(28)] for y in range(28)]
@@ -229,3 +232,16 @@ def test_demo_page_is_served(client: TestClient) -> None:
 def test_unknown_route_and_method_use_error_shape(client: TestClient) -> None:
     assert_error(client.get("/nope"), 404, "not_found")
     assert_error(client.get("/classify"), 405, "method_not_allowed")
+
+
+def test_a_bug_in_an_image_endpoint_is_a_500_in_the_error_shape_and_the_app_stays_up(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: Inference, pixels: object) -> object:
+        raise RuntimeError("a bug")
+
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        with monkeypatch.context() as patch:
+            patch.setattr(Inference, "classify", broken)
+            assert_error(client.post("/classify", files={"file": digit_png()}), 500, "internal_error")
+        assert client.post("/classify", files={"file": digit_png()}).status_code == 200
