@@ -17,7 +17,7 @@ from service.batching import MicroBatcher
 from service.config import Settings, get_settings
 from service.errors import install_error_handlers
 from service.images import ImageLimits
-from service.inference import Inference
+from service.inference import Inference, on_arrays
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, OverloadMiddleware, RequestContextMiddleware
 from service.model import ModelRunner
@@ -31,7 +31,7 @@ logger = logging.getLogger("service.main")
 
 def build_inference(runner: ModelRunner, settings: Settings, metrics: Metrics) -> Inference:
     batcher = MicroBatcher(
-        {"encode": runner.encode, "decode": runner.decode},
+        {"encode": on_arrays(runner.encode), "decode": on_arrays(runner.decode)},
         max_rows=settings.micro_batch_size,
         max_wait=settings.micro_batch_wait_ms / 1000,
         on_batch=lambda operation, rows: metrics.model_batch.labels(operation).observe(rows),

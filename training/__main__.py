@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default: {d.l1_free_fraction})",
     )
     add(
+        "--l1-free-start",
+        type=non_negative_int,
+        help=f"routed epochs of plain L1 before --l1-free-fraction applies (default: {d.l1_free_start})",
+    )
+    add(
         "--shift-pixels",
         type=shift,
         help=f"move each training image by a random offset of up to N pixels per axis (default: {d.shift_pixels})",

@@ -51,6 +51,7 @@ class TrainConfig:
     # With f > 0 the L1 penalty spares every dimension's activation up to f times the image's largest
     # activation (found without labels), so small values in other dimensions may stay and carry detail.
     l1_free_fraction: float = 0.3
+    l1_free_start: int = 0  # routed epochs of plain L1 before the free fraction applies
     # Weight of the "zero means none" anchor: squared error of decode(0) against a blank image.
     # Without it the decoder can draw one digit from the all-zero latent and that digit's
     # dimension is never needed (it dies); labels are not involved.
@@ -73,7 +74,7 @@ class TrainConfig:
             recon=self.recon_weight,
             kl=self.kl_weight,
             l1=l1,
-            l1_free_fraction=self.l1_free_fraction,
+            l1_free_fraction=self.l1_free_fraction if epoch >= self.l1_free_start else 0.0,
             blank=self.blank_weight,
         )
 

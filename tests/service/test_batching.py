@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import numpy as np
 import pytest
-import torch
-from torch import Tensor
 
 from service.batching import MicroBatcher
 
@@ -19,7 +18,7 @@ class RecordingModel:
         self.batch_rows: list[int] = []
         self.release = threading.Event()
 
-    def __call__(self, inputs: Tensor) -> Tensor:
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
         if not self.batch_rows:
             self.release.wait(timeout=5)
         self.batch_rows.append(len(inputs))
@@ -33,12 +32,12 @@ def run(coroutine):  # type: ignore[no-untyped-def]
 def test_requests_queued_while_the_model_is_busy_form_one_batch() -> None:
     model = RecordingModel()
 
-    async def scenario() -> list[Tensor]:
+    async def scenario() -> list[np.ndarray]:
         batcher = MicroBatcher({"double": model}, max_rows=256, max_wait=0.0)
         batcher.start()
-        first = asyncio.create_task(batcher.submit("double", torch.zeros(1, 2)))
+        first = asyncio.create_task(batcher.submit("double", np.zeros((1, 2))))
         await asyncio.sleep(0.05)  # the first call is now running (and blocked)
-        rest = [asyncio.create_task(batcher.submit("double", torch.full((n, 2), float(n)))) for n in (1, 2, 3)]
+        rest = [asyncio.create_task(batcher.submit("double", np.full((n, 2), float(n)))) for n in (1, 2, 3)]
         await asyncio.sleep(0.05)
         model.release.set()
         results = await asyncio.gather(first, *rest)
@@ -48,23 +47,23 @@ def test_requests_queued_while_the_model_is_busy_form_one_batch() -> None:
     results = run(scenario())
     assert model.batch_rows == [1, 6], "the three waiting requests ran as one batch of 1 + 2 + 3 rows"
     for n, result in zip((1, 2, 3), results[1:], strict=True):
-        assert torch.equal(result, torch.full((n, 2), 2.0 * n)), "each caller gets exactly its own rows"
+        assert np.array_equal(result, np.full((n, 2), 2.0 * n)), "each caller gets exactly its own rows"
 
 
 def test_a_request_arriving_alone_does_not_wait_for_company() -> None:
     model = RecordingModel()
     model.release.set()
 
-    async def scenario() -> Tensor:
+    async def scenario() -> np.ndarray:
         batcher = MicroBatcher({"double": model}, max_rows=256, max_wait=30.0)
         batcher.start()
         try:
             # Nobody else is in flight, so the 30 s wait for company does not apply.
-            return await asyncio.wait_for(batcher.submit("double", torch.ones(1, 2)), timeout=5)
+            return await asyncio.wait_for(batcher.submit("double", np.ones((1, 2))), timeout=5)
         finally:
             await batcher.stop()
 
-    assert torch.equal(run(scenario()), torch.full((1, 2), 2.0))
+    assert np.array_equal(run(scenario()), np.full((1, 2), 2.0))
 
 
 def test_under_load_a_batch_waits_for_requests_arriving_within_max_wait() -> None:
@@ -73,15 +72,15 @@ def test_under_load_a_batch_waits_for_requests_arriving_within_max_wait() -> Non
     async def scenario() -> None:
         batcher = MicroBatcher({"double": model}, max_rows=256, max_wait=1.0)
         batcher.start()
-        first = asyncio.create_task(batcher.submit("double", torch.ones(1, 2)))
+        first = asyncio.create_task(batcher.submit("double", np.ones((1, 2))))
         await asyncio.sleep(0.05)
-        queued = [asyncio.create_task(batcher.submit("double", torch.ones(1, 2))) for _ in range(2)]
+        queued = [asyncio.create_task(batcher.submit("double", np.ones((1, 2)))) for _ in range(2)]
         await asyncio.sleep(0.05)
         model.release.set()
         await asyncio.gather(first, *queued)  # a batch of two: the batcher is now under load
-        third = asyncio.create_task(batcher.submit("double", torch.ones(1, 2)))
+        third = asyncio.create_task(batcher.submit("double", np.ones((1, 2))))
         await asyncio.sleep(0.05)  # within the 1 s wait
-        await asyncio.gather(third, batcher.submit("double", torch.ones(2, 2)))
+        await asyncio.gather(third, batcher.submit("double", np.ones((2, 2))))
         await batcher.stop()
 
     run(scenario())
@@ -91,37 +90,37 @@ def test_under_load_a_batch_waits_for_requests_arriving_within_max_wait() -> Non
 def test_a_failing_batch_fails_its_callers_and_the_next_batch_still_runs() -> None:
     calls = {"count": 0}
 
-    def flaky(inputs: Tensor) -> Tensor:
+    def flaky(inputs: np.ndarray) -> np.ndarray:
         calls["count"] += 1
         if calls["count"] == 1:
             raise FloatingPointError("model encode produced non-finite values")
         return inputs + 1
 
-    async def scenario() -> Tensor:
+    async def scenario() -> np.ndarray:
         batcher = MicroBatcher({"add": flaky}, max_rows=256, max_wait=0.0)
         batcher.start()
         try:
             with pytest.raises(FloatingPointError):
-                await batcher.submit("add", torch.zeros(1, 1))
-            return await batcher.submit("add", torch.zeros(1, 1))
+                await batcher.submit("add", np.zeros((1, 1)))
+            return await batcher.submit("add", np.zeros((1, 1)))
         finally:
             await batcher.stop()
 
-    assert torch.equal(run(scenario()), torch.ones(1, 1))
+    assert np.array_equal(run(scenario()), np.ones((1, 1)))
 
 
 def test_small_batches_run_on_the_event_loop_and_larger_ones_on_the_inference_thread() -> None:
     threads: list[tuple[int, str]] = []
 
-    def record_thread(inputs: Tensor) -> Tensor:
+    def record_thread(inputs: np.ndarray) -> np.ndarray:
         threads.append((len(inputs), threading.current_thread().name))
         return inputs
 
     async def scenario() -> str:
         batcher = MicroBatcher({"same": record_thread}, max_rows=256, max_wait=0.0, inline_rows=2)
         batcher.start()
-        await batcher.submit("same", torch.zeros(2, 1))
-        await batcher.submit("same", torch.zeros(3, 1))
+        await batcher.submit("same", np.zeros((2, 1)))
+        await batcher.submit("same", np.zeros((3, 1)))
         await batcher.stop()
         return threading.current_thread().name
 
