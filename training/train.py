@@ -128,7 +128,7 @@ def load_checkpoint(path: Path, model: RoutedVAE, optimizer: torch.optim.Optimiz
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, config: TrainConfig, epoch: int) -> float:
-    lr = config.lr * config.lr_decay**epoch
+    lr = config.learning_rate(epoch)
     for group in optimizer.param_groups:
         group["lr"] = lr
     return lr

@@ -98,3 +98,10 @@ def test_each_training_weight_reaches_its_own_loss_term() -> None:
 def test_the_free_fraction_applies_from_its_start_epoch() -> None:
     config = TrainConfig(l1_free_fraction=0.3, l1_free_start=2)
     assert [config.loss_weights(epoch).l1_free_fraction for epoch in range(4)] == [0.0, 0.0, 0.3, 0.3]
+
+
+def test_the_decoder_phase_restarts_its_learning_rate_only_when_asked() -> None:
+    plain = TrainConfig(epochs=2, lr=1.0, lr_decay=0.5, decoder_lr=None)
+    assert [plain.learning_rate(epoch) for epoch in range(4)] == [1.0, 0.5, 0.25, 0.125]
+    restarted = TrainConfig(epochs=2, lr=1.0, lr_decay=0.5, decoder_lr=0.8)
+    assert [restarted.learning_rate(epoch) for epoch in range(4)] == [1.0, 0.5, 0.8, 0.4]
