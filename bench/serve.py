@@ -283,18 +283,23 @@ def bench_round(
     return results
 
 
-def bench_all(
-    args: argparse.Namespace, payloads: dict[str, Payload], logs: Path
-) -> dict[str, dict[str, dict[str, float]]]:
-    """``--repeat`` rounds over all servers, so a noisy minute on this shared machine hits every server alike;
-    for each server and case, the round with the median throughput is kept."""
-    runs: dict[str, dict[str, list[dict[str, float]]]] = {key: {} for key in args.servers}
+Runs = dict[str, dict[str, list[dict[str, float]]]]  # server -> case -> one row per round, in order
+
+
+def bench_all(args: argparse.Namespace, payloads: dict[str, Payload], logs: Path) -> Runs:
+    """``--repeat`` rounds over all servers, so a noisy minute on this shared machine hits every server alike."""
+    runs: Runs = {key: {} for key in args.servers}
     for round_index in range(args.repeat):
         print(f"-- round {round_index + 1} of {args.repeat}", flush=True)
         for key in args.servers:
             profile = args.profile if round_index == 0 else None
             for case_name, row in bench_round(key, args, payloads, logs, profile).items():
                 runs[key].setdefault(case_name, []).append(row)
+    return runs
+
+
+def medians(runs: Runs) -> dict[str, dict[str, dict[str, float]]]:
+    """For each server and case, the round with the median throughput."""
     return {key: {name: middle_run(rows) for name, rows in by_case.items()} for key, by_case in runs.items()}
 
 
@@ -321,8 +326,11 @@ def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def ratios(results: dict[str, dict[str, dict[str, float]]]) -> str:
+def ratios(runs: Runs) -> str:
+    """At c=64: ours against each other server, median against median, then round by round (the servers of
+    one round ran minutes apart; the machine's speed drifts more than that between rounds)."""
     case = "classify 1 PNG, c=64"
+    results = medians(runs)
     ours = results.get("ours", {}).get(case)
     if ours is None:
         return ""
@@ -330,7 +338,14 @@ def ratios(results: dict[str, dict[str, dict[str, float]]]) -> str:
     for key in ("naive", "litserve"):
         other = results.get(key, {}).get(case)
         if other:
-            lines.append(f"- throughput {ours['requests_per_s'] / other['requests_per_s']:.2f}x {SERVERS[key].name}")
+            per_round = [
+                mine["requests_per_s"] / theirs["requests_per_s"]
+                for mine, theirs in zip(runs["ours"][case], runs[key][case], strict=True)
+            ]
+            lines.append(
+                f"- throughput {ours['requests_per_s'] / other['requests_per_s']:.2f}x {SERVERS[key].name} "
+                f"(round by round: {' / '.join(f'{ratio:.2f}' for ratio in per_round)})"
+            )
     lines.append(f"- our p99/p50: {ours['p99_ms'] / ours['p50_ms']:.2f}")
     return "\n".join(lines)
 
@@ -351,11 +366,12 @@ def main() -> None:
             sys.exit(f"error: '{tool}' is not on PATH (apt install wrk util-linux; pip install -e '.[bench]')")
     with tempfile.TemporaryDirectory() as folder:
         payloads = write_payloads(Path(folder))
-        results = bench_all(args, payloads, Path(folder))
+        runs = bench_all(args, payloads, Path(folder))
+    results = medians(runs)
     print()
     print(markdown_table(results))
     print()
-    print(ratios(results))
+    print(ratios(runs))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -32,7 +32,7 @@ def test_serve_bench_measures_our_service_and_the_naive_one(tmp_path: Path) -> N
             assert row["errors"] == 0 and row["requests_per_s"] > 0
             assert row["p99_ms"] >= row["p50_ms"] > 0
     assert "| classify 1 PNG, c=64 | routed-vae (this service) |" in finished.stdout
-    assert "throughput" in finished.stdout and "naive FastAPI" in finished.stdout
+    assert "throughput" in finished.stdout and "naive FastAPI (round by round: " in finished.stdout
 
 
 def test_profile_summary_groups_samples_by_area(tmp_path: Path) -> None:
