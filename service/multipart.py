@@ -1,16 +1,24 @@
 """A multipart/form-data body, already in memory, split into its parts. No HTTP here: errors are MultipartError.
 
-python-multipart does the parsing. Driving its parser directly over the whole body, instead of going
-through Starlette's form machinery (an UploadFile and a spooled temporary file per part), costs about
-60 µs instead of 160 µs for a one-image request on this CPU, and a third as much for 256 images.
+The body is whole in memory (its size is limited before this runs), so it is cut at its boundary
+delimiters with ``bytes.find`` (RFC 2046 section 5.1.1) instead of being fed byte by byte through
+python-multipart's streaming parser, which spent about 36 ms on a 256-image body on this CPU. Header
+parameters are read by python-multipart's ``parse_options_header``, skipped only for the plain
+``form-data; name="..."; filename="..."`` form that every HTTP client sends.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
+
+CRLF = b"\r\n"
+# form-data followed only by key="value" parameters with no backslash, quote or semicolon inside the quotes:
+# nothing for parse_options_header to unescape, split or work around.
+PLAIN_DISPOSITION = re.compile(rb'form-data((?:[ \t]*;[ \t]*[A-Za-z]+="[^"\\;]*")*)[ \t]*', re.IGNORECASE)
+PLAIN_PARAMETER = re.compile(rb'([A-Za-z]+)="([^"]*)"')
 
 
 class MultipartError(ValueError):
@@ -21,75 +29,85 @@ class MultipartError(ValueError):
         self.status, self.code, self.message = status, code, message
 
 
+def malformed(reason: str) -> MultipartError:
+    return MultipartError(400, "invalid_multipart", f"The multipart body is malformed: {reason}.")
+
+
 @dataclass
 class Part:
-    name: str | None = None
-    filename: str | None = None  # present (possibly empty) only for file parts
-    chunks: list[bytes] = field(default_factory=list)
-
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
+    name: str
+    filename: str | None  # present (possibly empty) only for file parts
+    data: bytes
 
 
 def boundary_of(content_type: str) -> bytes:
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if not boundary:
-        raise MultipartError(400, "invalid_multipart", "The multipart body is malformed: no boundary in Content-Type.")
+        raise malformed("no boundary in Content-Type")
     return boundary
 
 
-class PartCollector:
-    """Callbacks for python-multipart that gather at most ``max_parts`` parts."""
+def disposition_parameters(value: bytes) -> dict[bytes, bytes]:
+    """Parameters of a Content-Disposition value, keys lower-cased."""
+    plain = PLAIN_DISPOSITION.fullmatch(value)
+    if plain is None:
+        return parse_options_header(value)[1]
+    return {key.lower(): text for key, text in PLAIN_PARAMETER.findall(plain.group(1))}
 
-    def __init__(self, max_parts: int) -> None:
-        self.max_parts = max_parts
-        self.parts: list[Part] = []
-        self.header_name = b""
-        self.headers: dict[bytes, bytes] = {}
 
-    def callbacks(self) -> dict[str, object]:
-        return {
-            "on_part_begin": self.on_part_begin,
-            "on_header_field": self.on_header_field,
-            "on_header_value": self.on_header_value,
-            "on_headers_finished": self.on_headers_finished,
-            "on_part_data": self.on_part_data,
-        }
+def part_headers(block: bytes) -> dict[bytes, bytes]:
+    """Header name (lower-cased) -> value, from a part's header lines."""
+    headers = {}
+    for line in block.split(CRLF) if block else []:
+        name, colon, value = line.partition(b":")
+        if not colon or not name.strip():
+            raise malformed("a part header line has no 'name: value'")
+        headers[name.strip().lower()] = value.strip(b" \t")
+    return headers
 
-    def on_part_begin(self) -> None:
-        if len(self.parts) == self.max_parts:
-            raise MultipartError(413, "too_many_images", f"At most {self.max_parts} images per request.")
-        self.parts.append(Part())
-        self.headers = {}
 
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self.header_name = data[start:end].lower()
+def make_part(headers: dict[bytes, bytes], data: bytes) -> Part:
+    options = disposition_parameters(headers.get(b"content-disposition", b""))
+    if b"name" not in options:
+        raise malformed("a part has no name in its Content-Disposition header")
+    filename = options.get(b"filename")
+    return Part(options[b"name"].decode("latin-1"), None if filename is None else filename.decode("latin-1"), data)
 
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self.headers[self.header_name] = self.headers.get(self.header_name, b"") + data[start:end]
 
-    def on_headers_finished(self) -> None:
-        _, options = parse_options_header(self.headers.get(b"content-disposition"))
-        part = self.parts[-1]
-        if b"name" not in options:
-            raise MultipartError(400, "invalid_multipart", "A part has no name in its Content-Disposition header.")
-        part.name = options[b"name"].decode("latin-1")
-        if b"filename" in options:
-            part.filename = options[b"filename"].decode("latin-1")
-
-    def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        self.parts[-1].chunks.append(data[start:end])
+def first_part_start(body: bytes, dash_boundary: bytes) -> int:
+    """Offset just past the first boundary line's ``--boundary`` (anything before it is a preamble)."""
+    if body.startswith(dash_boundary):
+        return len(dash_boundary)
+    found = body.find(CRLF + dash_boundary)
+    if found < 0:
+        raise malformed("the boundary from Content-Type never occurs in the body")
+    return found + len(CRLF) + len(dash_boundary)
 
 
 def parse_multipart(body: bytes, content_type: str, max_parts: int) -> list[Part]:
     """Every part of ``body``; more than ``max_parts`` parts, or a malformed body, raise MultipartError."""
-    collector = PartCollector(max_parts)
-    parser = MultipartParser(boundary_of(content_type), collector.callbacks())  # type: ignore[arg-type]
-    try:
-        parser.write(body)
-        parser.finalize()
-    except MultipartParseError as error:
-        raise MultipartError(400, "invalid_multipart", f"The multipart body is malformed: {error}") from error
-    return collector.parts
+    dash_boundary = b"--" + boundary_of(content_type)
+    delimiter = CRLF + dash_boundary
+    position = first_part_start(body, dash_boundary)
+    parts: list[Part] = []
+    while not body.startswith(b"--", position):  # "--boundary--" closes the body; the rest is epilogue
+        line_end = body.find(CRLF, position)
+        if line_end < 0 or body[position:line_end].strip(b" \t"):
+            raise malformed("a boundary line has something after the boundary")
+        if len(parts) == max_parts:
+            raise MultipartError(413, "too_many_images", f"At most {max_parts} images per request.")
+        header_start = line_end + len(CRLF)
+        if body.startswith(CRLF, header_start):  # a part with no headers at all
+            header_end, data_start = header_start, header_start + len(CRLF)
+        else:
+            header_end = body.find(CRLF + CRLF, header_start)
+            if header_end < 0:
+                raise malformed("a part's headers never end")
+            data_start = header_end + 2 * len(CRLF)
+        data_end = body.find(delimiter, data_start)
+        if data_end < 0:
+            raise malformed("the body ends before its closing boundary")
+        parts.append(make_part(part_headers(body[header_start:header_end]), body[data_start:data_end]))
+        position = data_end + len(delimiter)
+    return parts
