@@ -47,6 +47,13 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def unit_interval(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     m = ModelConfig()
@@ -99,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--shift-pixels",
         type=shift,
         help=f"move each training image by a random offset of up to N pixels per axis (default: {d.shift_pixels})",
+    )
+    add(
+        "--ema-decay",
+        type=unit_interval,
+        help="per-step moving average of the weights over the routed epochs; the average is evaluated and "
+        f"exported; 0 = off (default: {d.ema_decay})",
     )
     add(
         "--reparameterization",

@@ -62,6 +62,10 @@ class TrainConfig:
     # Label-free augmentation: every training image is moved by up to this many pixels along each axis
     # (a fresh random offset per image and epoch); 0 trains on the images as they are.
     shift_pixels: int = 0
+    # Exponential moving average of the weights over the routed epochs' optimiser steps (Polyak averaging):
+    # the averaged weights are what each routed epoch is evaluated with and what the decoder-only phase and
+    # the export start from. 0 keeps the last step's weights.
+    ema_decay: float = 0.0
     seed: int = 0  # seeds torch's generators; CPU runs are deterministic for a given seed
     device: str = "auto"  # auto picks cuda, then mps, then cpu
     limit: int | None = None  # use only the first N training images (smoke runs)

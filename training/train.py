@@ -6,10 +6,11 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from training.augment import random_shift
@@ -54,9 +55,15 @@ class DeviceSplit:
 
 
 def train_epoch(
-    model: RoutedVAE, optimizer: torch.optim.Optimizer, data: DeviceSplit, config: TrainConfig, epoch: int
+    model: RoutedVAE,
+    optimizer: torch.optim.Optimizer,
+    data: DeviceSplit,
+    config: TrainConfig,
+    epoch: int,
+    averaged: AveragedModel | None = None,
 ) -> dict[str, float]:
-    """One pass over the shuffled training data; returns the mean of each loss term."""
+    """One pass over the shuffled training data; returns the mean of each loss term. ``averaged``, when
+    given, takes every step into its moving average."""
     model.train()
     order = torch.randperm(len(data), device=data.labels.device)
     sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "l1": 0.0, "blank": 0.0}
@@ -72,6 +79,8 @@ def train_epoch(
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
         for key, value in (
             ("loss", terms.total),
             ("recon", terms.recon),
@@ -104,26 +113,46 @@ def evaluate(model: RoutedVAE, data: DeviceSplit) -> dict[str, float]:
     return {"accuracy": accuracy, "recon_error": errors.mean().item()}
 
 
-def save_checkpoint(path: Path, model: RoutedVAE, optimizer: torch.optim.Optimizer, epoch: int) -> None:
+def weight_average(model: RoutedVAE, decay: float) -> AveragedModel | None:
+    """An exponential moving average of ``model``'s weights, or None when ``decay`` is 0."""
+    if decay == 0:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
+
+
+def adopt_average(model: RoutedVAE, averaged: AveragedModel | None) -> None:
+    """Load the moving average into ``model``, if there is one and it has seen a step."""
+    if averaged is not None and int(averaged.n_averaged) > 0:
+        model.load_state_dict(averaged.module.state_dict())
+
+
+def save_checkpoint(
+    path: Path, model: RoutedVAE, optimizer: torch.optim.Optimizer, epoch: int, averaged: AveragedModel | None
+) -> None:
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "epoch": epoch,
         "rng": torch.get_rng_state(),
+        "averaged": averaged.state_dict() if averaged is not None else None,
     }
     temporary = path.with_suffix(".tmp")
     torch.save(state, temporary)
     temporary.replace(path)
 
 
-def load_checkpoint(path: Path, model: RoutedVAE, optimizer: torch.optim.Optimizer) -> int:
-    """Restore model, optimiser and RNG; returns the number of epochs already done."""
+def load_checkpoint(
+    path: Path, model: RoutedVAE, optimizer: torch.optim.Optimizer, averaged: AveragedModel | None
+) -> int:
+    """Restore model, optimiser, weight average and RNG; returns the number of epochs already done."""
     if not path.exists():
         raise FileNotFoundError(f"--resume: no checkpoint at {path}; train without --resume first.")
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["rng"])
+    if averaged is not None and state.get("averaged") is not None:
+        averaged.load_state_dict(state["averaged"])
     return int(state["epoch"])
 
 
@@ -135,10 +164,12 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, config: TrainConfig, epo
 
 
 def log_line(epoch: int, epochs: int, record: dict[str, Any]) -> str:
+    last_step = record.get("last_step_accuracy")
     return (
         f"epoch {epoch:3d}/{epochs} {record['phase']:>7}  loss {record['loss']:8.3f}  recon {record['recon']:7.3f}  "
         f"kl {record['kl']:6.3f}  test acc {100 * record['accuracy']:6.2f} %  "
-        f"test recon {record['recon_error']:6.2f}  {record['seconds']:5.1f} s"
+        + (f"(last step {100 * last_step:6.2f} %)  " if last_step is not None else "")
+        + f"test recon {record['recon_error']:6.2f}  {record['seconds']:5.1f} s"
     )
 
 
@@ -161,7 +192,8 @@ def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
     config.run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint, log_path = config.run_dir / "checkpoint.pt", config.run_dir / "metrics.jsonl"
-    start = load_checkpoint(checkpoint, model, optimizer) if config.resume else 0
+    averaged = weight_average(model, config.ema_decay)
+    start = load_checkpoint(checkpoint, model, optimizer, averaged) if config.resume else 0
     if not config.resume:
         log_path.write_text("")
     print(
@@ -171,20 +203,28 @@ def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
     history: list[dict[str, Any]] = []
     total_epochs = config.epochs + config.decoder_epochs
     for epoch in range(start, total_epochs):
+        if epoch == config.epochs:  # the decoder-only phase starts from the averaged weights
+            adopt_average(model, averaged)
         began = time.perf_counter()
         lr = set_learning_rate(optimizer, config, epoch)
+        routed = epoch < config.epochs
         record: dict[str, Any] = {
             "epoch": epoch + 1,
-            "phase": "routed" if epoch < config.epochs else "decoder",
+            "phase": "routed" if routed else "decoder",
             "lr": lr,
-            **train_epoch(model, optimizer, train_data, config, epoch),
+            **train_epoch(model, optimizer, train_data, config, epoch, averaged if routed else None),
         }
-        record.update(evaluate(model, test_data), seconds=time.perf_counter() - began)
+        if routed and averaged is not None:
+            record["last_step_accuracy"] = evaluate(model, test_data)["accuracy"]
+        evaluated = cast(RoutedVAE, averaged.module) if routed and averaged is not None else model
+        record.update(evaluate(evaluated, test_data), seconds=time.perf_counter() - began)
         history.append(record)
         print(log_line(epoch + 1, total_epochs, record), flush=True)
         with log_path.open("a") as log:
             log.write(json.dumps(record) + "\n")
-        save_checkpoint(checkpoint, model, optimizer, epoch + 1)
+        save_checkpoint(checkpoint, model, optimizer, epoch + 1, averaged)
+    if config.decoder_epochs == 0:  # the export gets the averaged weights (the checkpoint keeps the last step's)
+        adopt_average(model, averaged)
     return TrainResult(model=model.cpu(), mnist=mnist, history=history)
 
 

@@ -48,7 +48,7 @@ def test_resume_without_checkpoint_is_reported(tmp_path: Path) -> None:
     from training.train import load_checkpoint
 
     with pytest.raises(FileNotFoundError, match="train without --resume first"):
-        load_checkpoint(tmp_path / "checkpoint.pt", None, None)  # type: ignore[arg-type]
+        load_checkpoint(tmp_path / "checkpoint.pt", None, None, None)  # type: ignore[arg-type]
 
 
 def test_flags_override_preset() -> None:

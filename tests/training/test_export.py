@@ -81,3 +81,23 @@ def test_decoder_phase_changes_only_the_decoder(tmp_path: Path, tiny_mnist: Mnis
             assert not torch.equal(after[key], value), f"{key} should have trained"
         else:
             assert torch.equal(after[key], value), f"{key} changed in the decoder phase"
+
+
+def test_weight_average_is_what_the_decoder_phase_and_export_get(tmp_path: Path, tiny_mnist: Mnist) -> None:
+    base = replace(TrainConfig(model=TINY_MODEL), epochs=2, decoder_epochs=0, batch_size=50, run_dir=tmp_path / "run")
+    last_step = train(base, mnist=tiny_mnist).model.state_dict()
+    # Averaging never changes the training trajectory: a near-zero decay averages to the last step ...
+    near_last = train(replace(base, ema_decay=1e-12), mnist=tiny_mnist)
+    assert all(torch.allclose(near_last.model.state_dict()[key], value, atol=1e-6) for key, value in last_step.items())
+    assert all(record["accuracy"] == record["last_step_accuracy"] for record in near_last.history)
+    # ... and a real one hands on weights that differ from the last step's.
+    averaged = train(replace(base, ema_decay=0.9), mnist=tiny_mnist).model.state_dict()
+    assert not torch.allclose(averaged["encoder.0.weight"], last_step["encoder.0.weight"])
+
+
+def test_resume_restores_the_weight_average(tmp_path: Path, tiny_mnist: Mnist) -> None:
+    base = replace(TrainConfig(model=TINY_MODEL), decoder_epochs=0, batch_size=50, ema_decay=0.9)
+    straight = train(replace(base, epochs=2, run_dir=tmp_path / "a"), mnist=tiny_mnist).model.state_dict()
+    train(replace(base, epochs=1, run_dir=tmp_path / "b"), mnist=tiny_mnist)
+    resumed = train(replace(base, epochs=2, run_dir=tmp_path / "b", resume=True), mnist=tiny_mnist).model.state_dict()
+    assert all(torch.equal(resumed[key], value) for key, value in straight.items())
