@@ -67,6 +67,9 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
         description="An MNIST VAE whose latent dimension k means 'how much of digit k' (gradient routing). "
         'Every error is {"error": {"code", "message", "details"?}}.',
         lifespan=make_lifespan(settings, runner),
+        # FastAPI's native OpenTelemetry looks up the global providers on every request (8 µs here) only to find
+        # them unconfigured; this service reports through /metrics and its JSON logs instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.metrics = Metrics()
     app.state.ready = False

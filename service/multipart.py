@@ -2,9 +2,10 @@
 
 The body is whole in memory (its size is limited before this runs), so it is cut at its boundary
 delimiters with ``bytes.find`` (RFC 2046 section 5.1.1) instead of being fed byte by byte through
-python-multipart's streaming parser, which spent about 36 ms on a 256-image body on this CPU. Header
-parameters are read by python-multipart's ``parse_options_header``, skipped only for the plain
-``form-data; name="..."; filename="..."`` form that every HTTP client sends.
+python-multipart's streaming parser (1.5-2.6 ms instead of 6-10 ms for a 256-image body on this CPU, 10
+instead of 40 µs for one image). Header parameters are read by python-multipart's ``parse_options_header``,
+skipped only for the plain forms every HTTP client sends: ``multipart/form-data; boundary=...`` and
+``form-data; name="..."; filename="..."``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ CRLF = b"\r\n"
 # form-data followed only by key="value" parameters with no backslash, quote or semicolon inside the quotes:
 # nothing for parse_options_header to unescape, split or work around.
 PLAIN_DISPOSITION = re.compile(rb'form-data((?:[ \t]*;[ \t]*[A-Za-z]+="[^"\\;]*")*)[ \t]*', re.IGNORECASE)
+# The Content-Type every client sends: one boundary parameter of RFC 2046's boundary characters, quoted or not.
+PLAIN_CONTENT_TYPE = re.compile(
+    r"multipart/form-data;[ \t]*boundary=(\"?)([0-9A-Za-z'()+_,./:=?-]{1,70})\1[ \t]*", re.IGNORECASE
+)
 PLAIN_PARAMETER = re.compile(rb'([A-Za-z]+)="([^"]*)"')
 
 
@@ -41,6 +46,9 @@ class Part:
 
 
 def boundary_of(content_type: str) -> bytes:
+    plain = PLAIN_CONTENT_TYPE.fullmatch(content_type)
+    if plain is not None:
+        return plain.group(2).encode("latin-1")
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if not boundary:

@@ -136,3 +136,17 @@ def test_bodies_split_like_python_multipart() -> None:
         expected = reference_parts(data, b"xyz")
         assert [payload for _, _, payload in expected] == [payload for _, _, payload in parts]
         assert [(part.name, part.filename, part.data) for part in parse_multipart(data, TYPE, 10)] == expected
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data; boundary=xyz",
+        'multipart/form-data;boundary="xyz"',
+        "Multipart/Form-Data; charset=utf-8; boundary=xyz",
+        'multipart/form-data; boundary="xyz"; charset=utf-8',
+    ],
+)
+def test_every_spelling_of_the_boundary_parameter_is_read(content_type: str) -> None:
+    (part,) = parse_multipart(body(("file", "a.png", b"x")), content_type, 10)
+    assert (part.name, part.filename, part.data) == ("file", "a.png", b"x")
