@@ -105,17 +105,15 @@ def parse_multipart(body: bytes, content_type: str, max_parts: int) -> list[Part
             raise malformed("a boundary line has something after the boundary")
         if len(parts) == max_parts:
             raise MultipartError(413, "too_many_images", f"At most {max_parts} images per request.")
-        header_start = line_end + len(CRLF)
-        if body.startswith(CRLF, header_start):  # a part with no headers at all
-            header_end, data_start = header_start, header_start + len(CRLF)
-        else:
-            header_end = body.find(CRLF + CRLF, header_start)
-            if header_end < 0:
-                raise malformed("a part's headers never end")
-            data_start = header_end + 2 * len(CRLF)
+        # The blank line ending the headers; it starts at line_end itself when the part has no headers.
+        header_end = body.find(CRLF + CRLF, line_end)
+        if header_end < 0:
+            raise malformed("a part's headers never end")
+        data_start = header_end + 2 * len(CRLF)
         data_end = body.find(delimiter, data_start)
         if data_end < 0:
             raise malformed("the body ends before its closing boundary")
-        parts.append(make_part(part_headers(body[header_start:header_end]), body[data_start:data_end]))
+        headers = part_headers(body[line_end + len(CRLF) : header_end])  # empty when header_end == line_end
+        parts.append(make_part(headers, body[data_start:data_end]))
         position = data_end + len(delimiter)
     return parts

@@ -214,9 +214,10 @@ def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
             "lr": lr,
             **train_epoch(model, optimizer, train_data, config, epoch, averaged if routed else None),
         }
-        if routed and averaged is not None:
+        evaluated = model
+        if routed and averaged is not None:  # the average is reported; the last step's accuracy beside it
             record["last_step_accuracy"] = evaluate(model, test_data)["accuracy"]
-        evaluated = cast(RoutedVAE, averaged.module) if routed and averaged is not None else model
+            evaluated = cast(RoutedVAE, averaged.module)
         record.update(evaluate(evaluated, test_data), seconds=time.perf_counter() - began)
         history.append(record)
         print(log_line(epoch + 1, total_epochs, record), flush=True)
