@@ -54,6 +54,13 @@ def unit_interval(text: str) -> float:
     return value
 
 
+def share(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     m = ModelConfig()
@@ -103,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"routed epochs of plain L1 before --l1-free-fraction applies (default: {d.l1_free_start})",
     )
     add(
+        "--inhibition-epochs",
+        type=non_negative_int,
+        help="routed epochs during which --inhibition applies, then none (default: every routed epoch)",
+    )
+    add(
         "--shift-pixels",
         type=shift,
         help=f"move each training image by a random offset of up to N pixels per axis (default: {d.shift_pixels})",
@@ -123,6 +135,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--relu-leak",
         type=non_negative_float,
         help=f"training-time gradient of the latent ReLU below zero; 0 = plain ReLU (default: {m.relu_leak})",
+    )
+    add(
+        "--inhibition",
+        type=non_negative_float,
+        help="each latent dimension's mean is lowered by this times the largest other one's, inside the "
+        f"encoder; 0 = none (default: {m.inhibition})",
+    )
+    add(
+        "--inhibition-mode",
+        choices=["forward", "gradient"],
+        help="'forward': the training latent is inhibited; 'gradient': only its gradient is "
+        f"(default: {m.inhibition_mode})",
+    )
+    add(
+        "--inhibition-share",
+        type=share,
+        help=f"fraction of each batch's images, drawn at random, that are inhibited (default: {m.inhibition_share})",
     )
     add(
         "--encoder-widths",
@@ -160,7 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-MODEL_FLAGS = ("reparameterization", "mean_bias_init", "relu_leak", "encoder_widths", "decoder_widths")
+MODEL_FLAGS = (
+    "reparameterization",
+    "mean_bias_init",
+    "relu_leak",
+    "inhibition",
+    "inhibition_mode",
+    "inhibition_share",
+    "encoder_widths",
+    "decoder_widths",
+)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

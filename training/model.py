@@ -55,6 +55,20 @@ def relu_reopening(x: Tensor, leak: float) -> Tensor:
     return result
 
 
+def inhibit_rivals(mean: Tensor, inhibition: float) -> Tensor:
+    """Each dimension less ``inhibition`` times the largest of the other dimensions' ReLU'd values.
+
+    Part of the encoder (it sees no labels): the latent of digit k is its evidence net of the strongest
+    rival's, and the gradient that routing lets into dimension k also pushes that rival down.
+    """
+    if inhibition == 0:
+        return mean
+    top_two = F.relu(mean).topk(2, dim=1).values  # (B, 2)
+    is_largest = mean >= top_two[:, :1]
+    rival = torch.where(is_largest, top_two[:, 1:], top_two[:, :1])  # (B, K): largest of the others
+    return mean - inhibition * rival
+
+
 def route_gradients(latent: Tensor, labels: Tensor) -> Tensor:
     """Same values, but gradient flows only through each row's label dimension.
 
@@ -69,7 +83,7 @@ def route_gradients(latent: Tensor, labels: Tensor) -> Tensor:
 class Encoding:
     """Everything the loss needs from one encoder pass."""
 
-    mean: Tensor  # (B, K) mean head, before the ReLU
+    mean: Tensor  # (B, K) mean the KL and L1 terms see, before the ReLU (inhibited in "forward" mode)
     spread: Tensor  # (B, K) second head: noise scale ("seed") or log-variance ("standard")
     latent: Tensor  # (B, K) sampled, non-negative latent
 
@@ -95,12 +109,21 @@ class RoutedVAE(nn.Module):
         mean, _ = self.encode_stats(images)
         return F.relu(mean)  # (B, K), >= 0
 
-    def sample(self, images: Tensor) -> Encoding:
-        """A noisy, non-negative latent for training (the reparameterisation trick)."""
-        mean, spread = self.encode_stats(images)
+    def sample(self, images: Tensor, inhibit: bool = True) -> Encoding:
+        """A noisy, non-negative latent for training (the reparameterisation trick); ``inhibit=False``
+        leaves out the rival inhibition."""
+        raw_mean, spread = self.encode_stats(images)
+        inhibited = inhibit_rivals(raw_mean, self.config.inhibition if inhibit else 0.0)
+        if self.config.inhibition_share < 1:  # the rest of the batch's images keep their raw mean
+            chosen = torch.rand(raw_mean.shape[0], 1, device=raw_mean.device) < self.config.inhibition_share
+            inhibited = torch.where(chosen, inhibited, raw_mean)
+        if self.config.inhibition_mode == "gradient":  # the raw mean's values with the inhibited gradient
+            latent_mean, mean = raw_mean.detach() + (inhibited - inhibited.detach()), raw_mean
+        else:
+            latent_mean = mean = inhibited
         standard = self.config.reparameterization == "standard"
         scale = torch.exp(0.5 * spread) if standard else spread
-        latent = relu_reopening(mean + scale * torch.randn_like(mean), self.config.relu_leak)
+        latent = relu_reopening(latent_mean + scale * torch.randn_like(mean), self.config.relu_leak)
         return Encoding(mean=mean, spread=spread, latent=latent)
 
     def decode(self, latent: Tensor) -> Tensor:
@@ -157,7 +180,7 @@ def loss_terms(
 ) -> LossTerms:
     """The routed VAE objective: weighted reconstruction + KL (+ optional label-free L1)."""
     flat = images.flatten(1)  # (B, 784)
-    encoding = model.sample(flat)
+    encoding = model.sample(flat, weights.inhibit)
     routed = route_gradients(encoding.latent, labels)
     reconstruction = model.decode(routed).flatten(1)  # (B, 784)
     recon = (reconstruction - flat).pow(2).sum(dim=1).mean()

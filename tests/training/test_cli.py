@@ -21,6 +21,7 @@ from training.config import SEED_RECIPE
         (["--device"], "--device: expected one argument"),
         (["--shift-pixels", "-1"], "--shift-pixels: must be a whole number >= 0, got -1"),
         (["--shift-pixels", "9"], "--shift-pixels: must be at most 6 pixels, got 9"),
+        (["--inhibition-share", "0"], "--inhibition-share: must be a number in (0, 1], got 0"),
         (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     ],
 )
@@ -62,6 +63,13 @@ def test_widths_flags_set_the_architecture() -> None:
     args = build_parser().parse_args(["--encoder-widths", "512", "256", "--decoder-widths", "1024"])
     model = config_from_args(args).model
     assert model.encoder_widths == (512, 256) and model.decoder_widths == (1024,)
+
+
+def test_inhibition_flags_set_the_model() -> None:
+    argv = ["--inhibition", "0.5", "--inhibition-mode", "gradient", "--inhibition-share", "0.25"]
+    model = config_from_args(build_parser().parse_args(argv)).model
+    assert (model.inhibition, model.inhibition_mode, model.inhibition_share) == (0.5, "gradient", 0.25)
+    assert config_from_args(build_parser().parse_args(["--inhibition-epochs", "4"])).inhibition_epochs == 4
 
 
 def test_shift_flag_sets_the_augmentation() -> None:

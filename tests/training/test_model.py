@@ -9,7 +9,7 @@ import torch
 
 from tests.conftest import TINY_MODEL
 from training.config import LossWeights, TrainConfig
-from training.model import RoutedVAE, l1_penalty, loss_terms, route_gradients
+from training.model import RoutedVAE, inhibit_rivals, l1_penalty, loss_terms, route_gradients
 
 
 def test_route_gradients_keeps_values_and_masks_gradient() -> None:
@@ -27,7 +27,7 @@ def test_route_gradients_keeps_values_and_masks_gradient() -> None:
 def test_reconstruction_gradient_reaches_encoder_only_through_label_dimension() -> None:
     torch.manual_seed(0)
     # A positive mean bias keeps every ReLU open, so a zero gradient can only come from routing.
-    model = RoutedVAE(replace(TINY_MODEL, mean_bias_init=5.0))
+    model = RoutedVAE(replace(TINY_MODEL, mean_bias_init=5.0, inhibition=0.0))
     images = torch.rand(1, 1, 28, 28)
     label = 3
     terms = loss_terms(model, images, torch.tensor([label]), LossWeights(recon=1.0, kl=0.0, l1=0.0))
@@ -45,10 +45,91 @@ def test_reconstruction_gradient_reaches_encoder_only_through_label_dimension() 
     assert decoder_grad is not None and torch.all(decoder_grad.abs().sum(dim=0) > 0)
 
 
+@pytest.mark.parametrize("mode", ["forward", "gradient"])
+def test_with_inhibition_the_label_dimension_also_lowers_its_strongest_rival(mode: str) -> None:
+    """Inhibition happens inside the encoder: the routed gradient still enters only through the label's
+    latent dimension, and from there reaches the label's mean and the largest other mean, no third one."""
+    torch.manual_seed(0)
+    model = RoutedVAE(replace(TINY_MODEL, inhibition=1.0, inhibition_mode=mode))
+    label = 3
+    with torch.no_grad():  # every mean open; the label's the largest, so its latent is open too
+        model.mean_head.bias.copy_(5.0 + torch.arange(10.0) / 10)
+        model.mean_head.bias[label] = 10.0
+    images = torch.rand(1, 1, 28, 28)
+    raw_mean, _ = model.encode_stats(images)
+    others = raw_mean[0].clone()
+    others[label] = float("-inf")
+    rival = int(others.argmax())
+    terms = loss_terms(model, images, torch.tensor([label]), LossWeights(recon=1.0, kl=0.0, l1=0.0))
+    terms.total.backward()
+    grad = model.mean_head.weight.grad
+    assert grad is not None
+    receiving = {j for j in range(10) if grad[j].abs().sum() > 0}
+    assert receiving == {label, rival}
+
+
+def test_inhibit_rivals_subtracts_the_largest_other_activation_and_keeps_the_argmax() -> None:
+    mean = torch.tensor([[1.0, 3.0, 2.0, -1.0], [-1.0, -2.0, -3.0, -4.0], [2.0, 2.0, 0.0, 1.0]])
+    expected = torch.tensor([[-0.5, 2.0, 0.5, -2.5], [-1.0, -2.0, -3.0, -4.0], [1.0, 1.0, -1.0, 0.0]])
+    assert torch.equal(inhibit_rivals(mean, 0.5), expected)
+    assert torch.equal(inhibit_rivals(mean, 0.0), mean)
+    torch.manual_seed(0)
+    random = torch.randn(500, 10)
+    for inhibition in (0.3, 1.0):
+        assert torch.equal(inhibit_rivals(random, inhibition).argmax(dim=1), random.argmax(dim=1))
+
+
+def test_gradient_mode_inhibition_changes_no_training_value() -> None:
+    torch.manual_seed(0)
+    images = torch.rand(4, 1, 28, 28)
+    plain = RoutedVAE(replace(TINY_MODEL, inhibition=0.0))
+    inhibited = RoutedVAE(replace(TINY_MODEL, inhibition=1.0, inhibition_mode="gradient"))
+    inhibited.load_state_dict(plain.state_dict())
+    encodings = []
+    for model in (plain, inhibited):
+        torch.manual_seed(1)
+        encodings.append(model.sample(images))
+    assert torch.equal(encodings[0].latent, encodings[1].latent)
+    assert torch.equal(encodings[0].mean, encodings[1].mean)
+
+
+def test_an_inhibition_share_inhibits_that_fraction_of_the_images() -> None:
+    torch.manual_seed(0)
+    images = torch.rand(400, 1, 28, 28)
+    model = RoutedVAE(replace(TINY_MODEL, inhibition=1.0, inhibition_share=0.25))
+    raw_mean, _ = model.encode_stats(images)
+    rows_inhibited = (model.sample(images).mean != raw_mean).any(dim=1).float().mean().item()
+    assert rows_inhibited == pytest.approx(0.25, abs=0.07)
+
+
+def test_inhibition_stops_after_its_epochs() -> None:
+    assert [TrainConfig(inhibition_epochs=2).loss_weights(epoch).inhibit for epoch in range(4)] == [1, 1, 0, 0]
+    assert all(TrainConfig().loss_weights(epoch).inhibit for epoch in range(4))
+    torch.manual_seed(0)
+    images = torch.rand(4, 1, 28, 28)
+    plain = RoutedVAE(replace(TINY_MODEL, inhibition=0.0))
+    inhibited = RoutedVAE(replace(TINY_MODEL, inhibition=1.0))
+    inhibited.load_state_dict(plain.state_dict())
+    torch.manual_seed(1)
+    expected = plain.sample(images).latent
+    torch.manual_seed(1)
+    assert torch.equal(inhibited.sample(images, inhibit=False).latent, expected)
+
+
+def test_inhibition_is_training_time_only() -> None:
+    """The deterministic latent (inference, the decoder-only phase, export) is ReLU of the raw mean."""
+    torch.manual_seed(0)
+    images = torch.rand(4, 1, 28, 28)
+    plain = RoutedVAE(replace(TINY_MODEL, inhibition=0.0))
+    inhibited = RoutedVAE(replace(TINY_MODEL, inhibition=1.0))
+    inhibited.load_state_dict(plain.state_dict())
+    assert torch.equal(plain.encode(images), inhibited.encode(images))
+
+
 def test_without_routing_every_dimension_gets_gradient() -> None:
     """The control for the test above: the same check fails when routing is bypassed."""
     torch.manual_seed(0)
-    model = RoutedVAE(replace(TINY_MODEL, mean_bias_init=5.0))
+    model = RoutedVAE(replace(TINY_MODEL, mean_bias_init=5.0, inhibition=0.0))
     images = torch.rand(1, 1, 28, 28)
     encoding = model.sample(images)
     ((model.decode(encoding.latent) - images) ** 2).sum().backward()
