@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--inhibition-epochs",
         type=non_negative_int,
-        help="routed epochs during which --inhibition applies, then none (default: every routed epoch)",
+        help=f"routed epochs during which --inhibition applies, then none (default: {d.inhibition_epochs})",
     )
     add(
         "--shift-pixels",

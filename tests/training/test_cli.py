@@ -81,3 +81,12 @@ def test_a_zero_width_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--encoder-widths", "512", "0"])
     assert exit_info.value.code == 2
     assert "--encoder-widths: must be a whole number >= 1, got 0" in capsys.readouterr().err
+
+
+def test_every_flag_states_its_default() -> None:
+    parser = build_parser()
+    for action in parser._actions:
+        if action.option_strings and action.dest != "help":
+            assert action.help is not None and "(default: " in action.help, action.option_strings
+    helps = {action.dest: action.help for action in parser._actions}
+    assert helps["inhibition_epochs"] is not None and helps["inhibition_epochs"].endswith("(default: 4)")
