@@ -23,9 +23,10 @@ class ModelConfig:
     # input (forward stays ReLU). 0 is a plain ReLU, where a digit whose dimension goes negative
     # never gets it back ("dead dimension", the seed's main failure); > 0 lets routing reopen it.
     relu_leak: float = 1.0
-    # Competition inside the encoder, before the latent: each dimension's mean is lowered by this many
-    # times the largest other dimension's (ReLU'd) mean. An image's routed gradient then also lowers its
-    # strongest rival, so the label still enters only through the routing mask. 0 = no competition.
+    # Rival inhibition, a training-time competition inside the encoder before the routed latent: each
+    # dimension's mean is lowered by this many times the largest other dimension's (ReLU'd) mean. An image's
+    # routed gradient then also lowers its strongest rival; the label still enters only through the routing
+    # mask. The inference latent stays ReLU(mean), which has the same argmax. 0 = no competition.
     inhibition: float = 1.0
     # "forward": the training latent is the inhibited mean. "gradient": the training latent keeps the raw
     # mean's values and only its gradient is the inhibited one's (straight-through).

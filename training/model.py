@@ -113,18 +113,22 @@ class RoutedVAE(nn.Module):
         """A noisy, non-negative latent for training (the reparameterisation trick); ``inhibit=False``
         leaves out the rival inhibition."""
         raw_mean, spread = self.encode_stats(images)
+        latent_mean, mean = self.training_means(raw_mean, inhibit)
+        standard = self.config.reparameterization == "standard"
+        scale = torch.exp(0.5 * spread) if standard else spread
+        latent = relu_reopening(latent_mean + scale * torch.randn_like(mean), self.config.relu_leak)
+        return Encoding(mean=mean, spread=spread, latent=latent)
+
+    def training_means(self, raw_mean: Tensor, inhibit: bool) -> tuple[Tensor, Tensor]:
+        """The mean the training latent is drawn around and the mean the KL and L1 terms see, after the
+        rival inhibition (when ``inhibit``) as the config's mode and share say."""
         inhibited = inhibit_rivals(raw_mean, self.config.inhibition if inhibit else 0.0)
         if self.config.inhibition_share < 1:  # the rest of the batch's images keep their raw mean
             chosen = torch.rand(raw_mean.shape[0], 1, device=raw_mean.device) < self.config.inhibition_share
             inhibited = torch.where(chosen, inhibited, raw_mean)
         if self.config.inhibition_mode == "gradient":  # the raw mean's values with the inhibited gradient
-            latent_mean, mean = raw_mean.detach() + (inhibited - inhibited.detach()), raw_mean
-        else:
-            latent_mean = mean = inhibited
-        standard = self.config.reparameterization == "standard"
-        scale = torch.exp(0.5 * spread) if standard else spread
-        latent = relu_reopening(latent_mean + scale * torch.randn_like(mean), self.config.relu_leak)
-        return Encoding(mean=mean, spread=spread, latent=latent)
+            return raw_mean.detach() + (inhibited - inhibited.detach()), raw_mean
+        return inhibited, inhibited
 
     def decode(self, latent: Tensor) -> Tensor:
         """Images (B, 1, 28, 28) in [0, 1] from latents (B, K)."""
