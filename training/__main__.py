@@ -120,6 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"move each training image by a random offset of up to N pixels per axis (default: {d.shift_pixels})",
     )
     add(
+        "--rotation-degrees",
+        type=non_negative_float,
+        help=f"rotate each training image by a random angle of up to this many degrees (default: {d.rotation_degrees})",
+    )
+    add(
+        "--shear",
+        type=non_negative_float,
+        help=f"slant each training image by a random horizontal shear of up to this much (default: {d.shear})",
+    )
+    add(
         "--ema-decay",
         type=unit_interval,
         help="per-step moving average of the weights over the routed epochs; the average is evaluated and "

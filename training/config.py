@@ -76,6 +76,10 @@ class TrainConfig:
     # Label-free augmentation: every training image is moved by up to this many pixels along each axis
     # (a fresh random offset per image and epoch); 0 trains on the images as they are.
     shift_pixels: int = 0
+    # Label-free augmentation: every training image is rotated by a random angle of up to this many degrees
+    # and slanted by a random horizontal shear of up to this much; 0 and 0 train on the images as they are.
+    rotation_degrees: float = 0.0
+    shear: float = 0.0
     # Exponential moving average of the weights over the routed epochs' optimiser steps (Polyak averaging):
     # the averaged weights are what each routed epoch is evaluated with and what the decoder-only phase and
     # the export start from. 0 keeps the last step's weights.

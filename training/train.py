@@ -13,7 +13,7 @@ from torch import Tensor
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from training.augment import random_shift
+from training.augment import random_affine, random_shift
 from training.config import TrainConfig
 from training.data import Mnist, Split, load_mnist
 from training.model import RoutedVAE, decoder_loss_terms, loss_terms
@@ -75,7 +75,8 @@ def train_epoch(
         if decoder_only:  # the decoder is tuned on the images as they are, like the test set
             terms = decoder_loss_terms(model, images, weights)
         else:
-            terms = loss_terms(model, random_shift(images, config.shift_pixels), labels, weights)
+            augmented = random_affine(random_shift(images, config.shift_pixels), config.rotation_degrees, config.shear)
+            terms = loss_terms(model, augmented, labels, weights)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()

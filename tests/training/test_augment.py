@@ -1,6 +1,6 @@
 import torch
 
-from training.augment import random_shift
+from training.augment import random_affine, random_shift
 
 
 def picture_with_margin(count: int) -> torch.Tensor:
@@ -48,3 +48,47 @@ def test_shifts_follow_the_seed() -> None:
     first = random_shift(images, 2)
     torch.manual_seed(5)
     assert torch.equal(first, random_shift(images, 2))
+
+
+def vertical_bar() -> torch.Tensor:
+    """Sixteen images of a 2-pixel-wide vertical bar through the centre, rows 6 to 21."""
+    pictures = torch.zeros(16, 28, 28)
+    pictures[:, 6:22, 13:15] = 1.0
+    return pictures.flatten(1)
+
+
+def ink_columns(picture: torch.Tensor) -> torch.Tensor:
+    """The ink-weighted mean column of each row that has ink."""
+    columns = torch.arange(28, dtype=picture.dtype)
+    rows = picture[picture.sum(dim=1) > 0.5]
+    return (rows * columns).sum(dim=1) / rows.sum(dim=1)
+
+
+def test_no_rotation_or_shear_returns_the_images_unchanged() -> None:
+    images = vertical_bar()
+    assert random_affine(images, 0, 0) is images
+
+
+def test_rotation_and_shear_tilt_a_vertical_bar_and_keep_its_ink() -> None:
+    torch.manual_seed(1)
+    images = vertical_bar()
+    # Over its 16 rows the bar's ends move apart by at most 16 tan(25 deg) = 7.5 or 16 x 0.5 = 8 columns.
+    for (degrees, shear), most in (((25, 0), 7.5), ((0, 0.5), 8.0)):
+        moved = random_affine(images, degrees, shear)
+        assert moved.shape == images.shape
+        assert torch.allclose(moved.sum(dim=1), images.sum(dim=1), rtol=0.15)  # nothing leaves the canvas
+        slants = [ink_columns(picture.view(28, 28)) for picture in moved]
+        offsets = [abs(float(slant[0] - slant[-1])) for slant in slants]
+        assert max(offsets) > 3.0  # tilted: top and bottom rows sit in different columns
+        assert max(offsets) < most + 1.0  # by no more than the limit allows
+        assert min(float(picture.min()) for picture in moved) >= 0.0
+        assert max(float(picture.max()) for picture in moved) <= 1.0 + 1e-6
+
+
+def test_rotations_follow_the_seed_and_differ_per_image() -> None:
+    images = vertical_bar()
+    torch.manual_seed(3)
+    first = random_affine(images, 20, 0.3)
+    torch.manual_seed(3)
+    assert torch.equal(first, random_affine(images, 20, 0.3))
+    assert not torch.equal(first[0], first[1])
