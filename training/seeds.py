@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         help="export this seed's model to the training --out path, with the table in its card (default: none)",
     )
     parser.add_argument("train_args", nargs=argparse.REMAINDER, help="training flags, after --")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     train_args = [a for a in args.train_args if a != "--"]
     base = config_from_args(build_parser().parse_args(train_args))
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(rows[-1]), flush=True)
     summary = summarise(rows)
-    sweep = {"command": "python -m training " + " ".join(train_args), "rows": rows, "summary": summary}
+    sweep = {"command": " ".join(["python -m training.seeds", *argv]), "rows": rows, "summary": summary}
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "seeds.json").write_text(json.dumps(sweep, indent=2) + "\n")
     (args.out_dir / "seeds.md").write_text(markdown_table(rows, summary) + "\n")

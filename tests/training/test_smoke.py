@@ -65,5 +65,6 @@ def test_seed_sweep_exports_one_seed_with_the_table(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     card = json.loads(out.with_suffix(".json").read_text())
     assert [row["seed"] for row in card["seed_sweep"]["rows"]] == [0, 1]
+    assert card["seed_sweep"]["command"] == " ".join(["python -m training.seeds", *command[3:]])
     assert card["training"]["seed"] == 0 and "--seed 0" in card["training"]["command"]
     assert "| seed |" in (tmp_path / "seeds" / "seeds.md").read_text()
