@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"slant each training image by a random horizontal shear of up to this much (default: {d.shear})",
     )
     add(
+        "--printed-digits",
+        type=non_negative_int,
+        help="add this many printed digits (typefaces MNIST never shows, put through the service's auto "
+        f"preprocessing) to the training set (default: {d.printed_digits})",
+    )
+    add(
         "--ema-decay",
         type=unit_interval,
         help="per-step moving average of the weights over the routed epochs; the average is evaluated and "

@@ -81,6 +81,9 @@ class TrainConfig:
     # and slanted by a random horizontal shear of up to this much; 0 and 0 train on the images as they are.
     rotation_degrees: float = 0.0
     shear: float = 0.0
+    # Printed digits (training/printed.py: typefaces from matplotlib's wheel, none of them the service test's)
+    # added to the training set, labelled and routed like MNIST's; 0 trains on MNIST alone.
+    printed_digits: int = 9000
     # Exponential moving average of the weights over the routed epochs' optimiser steps (Polyak averaging):
     # the averaged weights are what each routed epoch is evaluated with and what the decoder-only phase and
     # the export start from. 0 keeps the last step's weights.

@@ -94,6 +94,24 @@ def latent_dimensions(latent_size: int) -> list[dict[str, Any]]:
     return [{"index": k, "digit": k, "meaning": f"how much of digit {k}; 0 means none"} for k in range(latent_size)]
 
 
+def data_provenance(config: TrainConfig) -> dict[str, Any]:
+    """Where the training images came from: canonical MNIST, and the printed digits when any were added."""
+    provenance: dict[str, Any] = {
+        "source": "canonical MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
+        "md5": CANONICAL_MD5,
+    }
+    if config.printed_digits:
+        from training.printed import TYPEFACES
+
+        provenance["printed_digits"] = {
+            "count": config.printed_digits,
+            "typefaces": list(TYPEFACES),
+            "source": "rendered by training/printed.py from the STIX and Computer Modern faces in matplotlib's "
+            "wheel, put through the service's auto preprocessing; used for training only",
+        }
+    return provenance
+
+
 def build_card(
     result: TrainResult, config: TrainConfig, argv: list[str], model_path: Path, scripted: Any
 ) -> dict[str, Any]:
@@ -121,10 +139,11 @@ def build_card(
             "config": config_as_json(config),
             "seed": config.seed,
             "epochs_run": len(result.history),
-            "seconds": round(sum(record["seconds"] for record in result.history), 1),
+            "seconds": result.seconds(),
+            "data_seconds": result.data_seconds,
             "final_epoch": result.history[-1] if result.history else None,
         },
-        "data": {"source": "canonical MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0", "md5": CANONICAL_MD5},
+        "data": data_provenance(config),
         "environment": {"torch": torch.__version__, "python": platform.python_version()},
         "test_metrics": classification_metrics(test_latents, test_errors, result.mnist.test.labels),
         "latent_dimensions": latent_dimensions(config.model.latent_size),

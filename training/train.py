@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -40,11 +41,14 @@ class DeviceSplit:
     labels: Tensor  # (N,) int64
 
     @classmethod
-    def from_split(cls, split: Split, device: torch.device, limit: int | None = None) -> DeviceSplit:
-        count = len(split) if limit is None else min(limit, len(split))
-        images = torch.from_numpy(split.images[:count].reshape(count, -1).copy())
-        labels = torch.from_numpy(split.labels[:count].astype("int64"))
+    def from_split(cls, split: Split, device: torch.device) -> DeviceSplit:
+        images = torch.from_numpy(split.images.reshape(len(split), -1).copy())
+        labels = torch.from_numpy(split.labels.astype("int64"))
         return cls(images.to(device), labels.to(device))
+
+    def first(self, count: int) -> DeviceSplit:
+        """The first ``count`` rows (views, no copy)."""
+        return DeviceSplit(self.images[:count], self.labels[:count])
 
     def batch(self, index: Tensor) -> tuple[Tensor, Tensor]:
         """Float images in [0, 1] and labels for the given row indices."""
@@ -52,6 +56,20 @@ class DeviceSplit:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+def training_split(mnist_train: Split, config: TrainConfig) -> Split:
+    """MNIST's training images (the first ``limit`` of them, if set) and ``printed_digits`` printed ones."""
+    count = len(mnist_train) if config.limit is None else min(config.limit, len(mnist_train))
+    split = Split(images=mnist_train.images[:count], labels=mnist_train.labels[:count])
+    if config.printed_digits == 0:
+        return split
+    from training.printed import printed_digits  # renders with Pillow: only when asked for
+
+    printed = printed_digits(config.printed_digits, seed=config.seed)
+    return Split(
+        images=np.concatenate([split.images, printed.images]), labels=np.concatenate([split.labels, printed.labels])
+    )
 
 
 def train_epoch(
@@ -179,6 +197,11 @@ class TrainResult:
     model: RoutedVAE
     mnist: Mnist
     history: list[dict[str, Any]]
+    data_seconds: float = 0.0  # spent preparing the training set (rendering printed digits) before epoch 1
+
+    def seconds(self) -> float:
+        """Wall time of the run: data preparation plus every epoch."""
+        return round(self.data_seconds + sum(float(record["seconds"]) for record in self.history), 1)
 
 
 def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
@@ -186,7 +209,10 @@ def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
     mnist = mnist if mnist is not None else load_mnist(config.data_dir)
-    train_data = DeviceSplit.from_split(mnist.train, device, config.limit)
+    began = time.perf_counter()
+    train_data = DeviceSplit.from_split(training_split(mnist.train, config), device)
+    data_seconds = time.perf_counter() - began
+    decoder_data = train_data.first(len(train_data) - config.printed_digits)  # the MNIST images only
     test_data = DeviceSplit.from_split(mnist.test, device)
     model = RoutedVAE(config.model).to(device)
     # The fused kernel updates all parameters in one pass: about a third of each CPU step otherwise.
@@ -198,8 +224,8 @@ def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
     if not config.resume:
         log_path.write_text("")
     print(
-        f"Training on {device}: {len(train_data)} images, {config.epochs} routed + "
-        f"{config.decoder_epochs} decoder-only epochs, seed {config.seed}"
+        f"Training on {device}: {len(decoder_data)} MNIST + {config.printed_digits} printed images, "
+        f"{config.epochs} routed + {config.decoder_epochs} decoder-only (MNIST only) epochs, seed {config.seed}"
     )
     history: list[dict[str, Any]] = []
     total_epochs = config.epochs + config.decoder_epochs
@@ -213,7 +239,9 @@ def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
             "epoch": epoch + 1,
             "phase": "routed" if routed else "decoder",
             "lr": lr,
-            **train_epoch(model, optimizer, train_data, config, epoch, averaged if routed else None),
+            **train_epoch(
+                model, optimizer, train_data if routed else decoder_data, config, epoch, averaged if routed else None
+            ),
         }
         evaluated = model
         if routed and averaged is not None:  # the average is reported; the last step's accuracy beside it
@@ -227,7 +255,7 @@ def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
         save_checkpoint(checkpoint, model, optimizer, epoch + 1, averaged)
     if config.decoder_epochs == 0:  # the export gets the averaged weights (the checkpoint keeps the last step's)
         adopt_average(model, averaged)
-    return TrainResult(model=model.cpu(), mnist=mnist, history=history)
+    return TrainResult(model=model.cpu(), mnist=mnist, history=history, data_seconds=round(data_seconds, 1))
 
 
 def config_as_json(config: TrainConfig) -> dict[str, Any]:

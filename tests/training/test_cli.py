@@ -76,6 +76,10 @@ def test_shift_flag_sets_the_augmentation() -> None:
     assert config_from_args(build_parser().parse_args(["--shift-pixels", "2"])).shift_pixels == 2
 
 
+def test_printed_digits_flag_sets_the_count() -> None:
+    assert config_from_args(build_parser().parse_args(["--printed-digits", "300"])).printed_digits == 300
+
+
 def test_a_zero_width_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--encoder-widths", "512", "0"])

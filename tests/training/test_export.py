@@ -16,6 +16,8 @@ from training.export import card_path, export_model, parity_error, script_model
 from training.model import RoutedVAE
 from training.train import train
 
+TINY_CONFIG = TrainConfig(model=TINY_MODEL, printed_digits=0)  # the tiny MNIST stand-in alone: fast
+
 
 @pytest.mark.parametrize("scale", [1.0, 2.5])
 def test_scripted_model_equals_eager_within_1e_5(scale: float) -> None:
@@ -31,7 +33,7 @@ def test_scripted_model_equals_eager_within_1e_5(scale: float) -> None:
 
 def test_train_and_export_write_loadable_model_and_card(tmp_path: Path, tiny_mnist: Mnist) -> None:
     config = replace(
-        TrainConfig(model=TINY_MODEL),
+        TINY_CONFIG,
         epochs=2,
         decoder_epochs=0,
         batch_size=50,
@@ -54,23 +56,21 @@ def test_train_and_export_write_loadable_model_and_card(tmp_path: Path, tiny_mni
 
 
 def test_resume_continues_from_checkpoint(tmp_path: Path, tiny_mnist: Mnist) -> None:
-    base = replace(
-        TrainConfig(model=TINY_MODEL), decoder_epochs=0, batch_size=50, out=tmp_path / "m.pt", run_dir=tmp_path / "run"
-    )
+    base = replace(TINY_CONFIG, decoder_epochs=0, batch_size=50, out=tmp_path / "m.pt", run_dir=tmp_path / "run")
     train(replace(base, epochs=1), mnist=tiny_mnist)
     resumed = train(replace(base, epochs=3, resume=True), mnist=tiny_mnist)
     assert [record["epoch"] for record in resumed.history] == [2, 3]
 
 
 def test_training_is_deterministic_on_cpu(tmp_path: Path, tiny_mnist: Mnist) -> None:
-    config = replace(TrainConfig(model=TINY_MODEL), epochs=1, batch_size=50, run_dir=tmp_path / "run")
+    config = replace(TINY_CONFIG, epochs=1, batch_size=50, run_dir=tmp_path / "run")
     first = train(config, mnist=tiny_mnist).model.state_dict()
     second = train(config, mnist=tiny_mnist).model.state_dict()
     assert all(torch.equal(first[key], second[key]) for key in first)
 
 
 def test_decoder_phase_changes_only_the_decoder(tmp_path: Path, tiny_mnist: Mnist) -> None:
-    base = replace(TrainConfig(model=TINY_MODEL), batch_size=50, run_dir=tmp_path / "run", l1_weight=0.2)
+    base = replace(TINY_CONFIG, batch_size=50, run_dir=tmp_path / "run", l1_weight=0.2)
     routed = train(replace(base, epochs=1), mnist=tiny_mnist)
     state = {key: value.clone() for key, value in routed.model.state_dict().items()}
     both = train(replace(base, epochs=1, decoder_epochs=2), mnist=tiny_mnist)
@@ -84,7 +84,7 @@ def test_decoder_phase_changes_only_the_decoder(tmp_path: Path, tiny_mnist: Mnis
 
 
 def test_weight_average_is_what_the_decoder_phase_and_export_get(tmp_path: Path, tiny_mnist: Mnist) -> None:
-    base = replace(TrainConfig(model=TINY_MODEL), epochs=2, decoder_epochs=0, batch_size=50, run_dir=tmp_path / "run")
+    base = replace(TINY_CONFIG, epochs=2, decoder_epochs=0, batch_size=50, run_dir=tmp_path / "run")
     last_step = train(base, mnist=tiny_mnist).model.state_dict()
     # Averaging never changes the training trajectory: a near-zero decay averages to the last step ...
     near_last = train(replace(base, ema_decay=1e-12), mnist=tiny_mnist)
@@ -96,7 +96,7 @@ def test_weight_average_is_what_the_decoder_phase_and_export_get(tmp_path: Path,
 
 
 def test_resume_restores_the_weight_average(tmp_path: Path, tiny_mnist: Mnist) -> None:
-    base = replace(TrainConfig(model=TINY_MODEL), decoder_epochs=0, batch_size=50, ema_decay=0.9)
+    base = replace(TINY_CONFIG, decoder_epochs=0, batch_size=50, ema_decay=0.9)
     straight = train(replace(base, epochs=2, run_dir=tmp_path / "a"), mnist=tiny_mnist).model.state_dict()
     train(replace(base, epochs=1, run_dir=tmp_path / "b"), mnist=tiny_mnist)
     resumed = train(replace(base, epochs=2, run_dir=tmp_path / "b", resume=True), mnist=tiny_mnist).model.state_dict()

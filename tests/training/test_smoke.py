@@ -23,6 +23,8 @@ def test_smoke_run_finishes_quickly_and_exports_loadable_model(tmp_path: Path) -
         "2000",
         "--epochs",
         "1",
+        "--printed-digits",
+        "200",
         "--out",
         str(out),
         "--run-dir",
@@ -34,7 +36,9 @@ def test_smoke_run_finishes_quickly_and_exports_loadable_model(tmp_path: Path) -
     assert "epoch   1/9  routed" in result.stdout and "epoch   9/9 decoder" in result.stdout
     model = torch.jit.load(str(out))
     assert model.encode(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
-    assert out.with_suffix(".json").exists()
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert "2000 MNIST + 200 printed images" in result.stdout
+    assert card["data"]["printed_digits"]["count"] == 200 and card["training"]["data_seconds"] > 0
     # The data download on a fresh machine is not part of the 60 s budget; training and export are.
     print(f"smoke run took {time.perf_counter() - began:.1f} s")
 
@@ -58,6 +62,8 @@ def test_seed_sweep_exports_one_seed_with_the_table(tmp_path: Path) -> None:
         "500",
         "--epochs",
         "1",
+        "--printed-digits",
+        "50",
         "--out",
         str(out),
     ]

@@ -1,0 +1,55 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.service.digit_pictures import FONT_FILES
+from training.config import TrainConfig
+from training.data import Split
+from training.printed import TYPEFACES, Style, draw, font_dir, printed_digits
+from training.train import training_split
+
+
+def test_same_seed_same_pictures_other_seed_other_pictures() -> None:
+    first, again, other = printed_digits(20, seed=3), printed_digits(20, seed=3), printed_digits(20, seed=4)
+    assert np.array_equal(first.images, again.images)
+    assert not np.array_equal(first.images, other.images)
+
+
+def test_labels_take_turns_and_pictures_are_in_mnist_form() -> None:
+    split = printed_digits(30, seed=0)
+    assert split.images.shape == (30, 28, 28) and split.images.dtype == np.uint8
+    assert split.labels.tolist() == [index % 10 for index in range(30)]
+    for image in split.images:
+        ink = image.astype(np.float64)
+        rows, cols = np.indices(ink.shape)
+        assert image.max() == 255 and image[0].max() == 0 and image[:, 0].max() == 0  # white on black, margin
+        centre = ((rows * ink).sum() / ink.sum(), (cols * ink).sum() / ink.sum())
+        assert abs(centre[0] - 14) < 1 and abs(centre[1] - 14) < 1  # centred by mass, as MNIST
+
+
+def test_every_typeface_ships_with_matplotlib_and_none_is_the_service_tests() -> None:
+    for name in TYPEFACES:
+        assert (font_dir() / name).is_file(), name
+    tested = {Path(name).stem.lower() for name in FONT_FILES}
+    assert not tested & {Path(name).stem.lower() for name in TYPEFACES}
+    assert not any(name.lower().startswith("dejavu") for name in TYPEFACES)
+
+
+@pytest.mark.parametrize("dark_on_light", [True, False])
+def test_a_drawn_digit_has_ink_in_the_stated_polarity(dark_on_light: bool) -> None:
+    style = Style("cmr10.ttf", size=40, stroke=0, degrees=0.0, offset=(0, 0), dark_on_light=dark_on_light)
+    picture = draw(7, style)
+    border = np.concatenate([picture[0], picture[-1]])
+    assert (border > 0.5).all() == dark_on_light  # paper along the edge
+    assert ((picture < 0.5).mean() < 0.5) == dark_on_light  # ink is the smaller part
+
+
+def test_training_split_adds_printed_digits_after_the_limited_mnist_images() -> None:
+    mnist = Split(images=np.zeros((50, 28, 28), np.uint8), labels=np.full(50, 3, np.uint8))
+    plain = training_split(mnist, TrainConfig(limit=20, printed_digits=0))
+    assert len(plain) == 20
+    mixed = training_split(mnist, TrainConfig(limit=20, printed_digits=10))
+    assert len(mixed) == 30
+    assert mixed.labels[:20].tolist() == [3] * 20 and mixed.labels[20:].tolist() == list(range(10))
+    assert mixed.images[20:].max() == 255 and mixed.images[:20].max() == 0

@@ -1,0 +1,98 @@
+"""Printed digits to train on beside MNIST: typefaces MNIST never shows, put through the service's ``auto``.
+
+A model that learned only handwriting reads many printed digits wrongly (a bold 9 as an 8, a closed-top 4 as a
+9). These pictures are rendered from the typefaces that ship inside matplotlib's wheel (STIX and Computer
+Modern), so every machine that installs the training extra renders the same set. None of them is a face the
+service's printed-digit test draws with (DejaVu, Pillow's bundled face): that test measures generalisation to
+unseen typefaces, not recall of the training set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from service.images import preprocess_auto, to_bytes
+from training.data import Split
+
+# Regular, bold and italic faces with plain lining figures (cmmi10 and the symbol faces are left out).
+TYPEFACES = (
+    "STIXGeneral.ttf",
+    "STIXGeneralBol.ttf",
+    "STIXGeneralItalic.ttf",
+    "STIXGeneralBolIta.ttf",
+    "cmr10.ttf",
+    "cmb10.ttf",
+    "cmss10.ttf",
+    "cmtt10.ttf",
+    "cmti10.ttf",
+)
+FONT_SIZES = (40, 56, 72, 96)  # points on a canvas twice as wide: the stroke width varies with the size
+MAX_DEGREES = 8.0  # upright or slightly turned, like a photographed page
+
+
+def font_dir() -> Path:
+    import matplotlib  # the training extra; imported here so the service never needs it
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@cache
+def load_font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(font_dir() / name), size)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one printed digit is drawn."""
+
+    typeface: str
+    size: int
+    stroke: int  # extra outline width in pixels: 0 draws the face as it is, more makes it bolder
+    degrees: float
+    offset: tuple[int, int]
+    dark_on_light: bool
+
+
+def random_style(rng: np.random.Generator) -> Style:
+    size = int(rng.choice(FONT_SIZES))
+    return Style(
+        typeface=str(rng.choice(TYPEFACES)),
+        size=size,
+        stroke=int(rng.integers(0, size // 16 + 1)),
+        degrees=float(rng.uniform(-MAX_DEGREES, MAX_DEGREES)),
+        offset=(int(rng.integers(-size // 4, size // 4 + 1)), int(rng.integers(-size // 4, size // 4 + 1))),
+        dark_on_light=bool(rng.integers(0, 2)),
+    )
+
+
+def draw(digit: int, style: Style) -> np.ndarray:
+    """Luminance in [0, 1] of one printed digit on a plain canvas."""
+    canvas = 2 * style.size
+    ink, paper = (20, 235) if style.dark_on_light else (235, 20)
+    image = Image.new("L", (canvas, canvas), paper)
+    centre = (canvas // 2 + style.offset[0], canvas // 2 + style.offset[1])
+    ImageDraw.Draw(image).text(
+        centre,
+        str(digit),
+        font=load_font(style.typeface, style.size),
+        fill=ink,
+        anchor="mm",
+        stroke_width=style.stroke,
+        stroke_fill=ink,
+    )
+    image = image.rotate(style.degrees, resample=Image.Resampling.BILINEAR, fillcolor=paper)
+    return np.asarray(image, dtype=np.float32) / 255
+
+
+def printed_digits(count: int, seed: int) -> Split:
+    """``count`` printed digits (labels 0..9 in turn) in MNIST form, as the service's ``auto`` would send them
+    to the model; the same seed gives the same pictures."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count, dtype=np.uint8) % 10
+    images = np.stack([to_bytes(preprocess_auto(draw(int(digit), random_style(rng)))) for digit in labels])
+    return Split(images=images.reshape(count, 28, 28), labels=labels)
