@@ -105,9 +105,10 @@ def test_classify_over_http_matches_offline_accuracy(
 def test_font_digits_are_classified(client: TestClient) -> None:
     """Printed digits are not handwriting: the rate is printed, and guarded against regressions.
 
-    Measured with the committed model: 72.5 % (145/200; the session-3 model 80 %, the one before 75 %, and
-    58 % before `auto` thinned strokes thicker than handwriting's). Every printed 9 reads as 8, and font0's
-    4s and some 6s fail; issue 3's "nearly all" is not met.
+    Measured with the committed model (session 9, trained with 9 000 printed digits from faces that are not
+    among these): 95 % (190/200; the misses are DejaVu Serif Bold's 4 read as 8, Pillow's face's 6 read as 8
+    and one Serif Bold 9). Models trained on MNIST alone got 72.5-82 % (every printed 9 read as 8, closed-top
+    4s, serif and mono zeros), and 58 % before `auto` thinned strokes thicker than handwriting's.
     """
     pictures = list(digit_pictures())
     wrong = []
@@ -118,4 +119,4 @@ def test_font_digits_are_classified(client: TestClient) -> None:
             wrong.append(picture.description)
     rate = 1 - len(wrong) / len(pictures)
     print(f"font digits: {len(pictures) - len(wrong)}/{len(pictures)} = {rate:.1%} right; wrong: {wrong}")
-    assert rate >= 0.7
+    assert rate >= 0.9
