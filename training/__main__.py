@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--printed-digits",
         type=non_negative_int,
         help="add this many printed digits (typefaces MNIST never shows, put through the service's auto "
-        f"preprocessing) to the training set (default: {d.printed_digits})",
+        f"preprocessing) to the routed epochs' training set; 0 = MNIST alone (default: {d.printed_digits})",
     )
     add(
         "--ema-decay",
