@@ -188,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--limit",
         type=positive_int,
-        help="train on only the first N images, for smoke runs (default: all 60000)",
+        help="train on only the first N MNIST images, for smoke runs; --printed-digits are added on top "
+        "(default: all 60000)",
     )
     add(
         "--out",
