@@ -8,6 +8,7 @@ WORKDIR /src
 # wheels/ (git-ignored, may be empty) is an extra offline source, e.g. the CPU torch wheel.
 COPY wheels/ /wheels/
 COPY pyproject.toml README.md ./
+COPY mnist_form/ mnist_form/
 COPY service/ service/
 COPY training/__init__.py training/__init__.py
 RUN python -m venv /opt/venv \

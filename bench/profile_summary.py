@@ -14,7 +14,7 @@ from pathlib import Path
 # code counts for the library.
 AREAS = {
     "model (TorchScript encode)": ("ModelRunner.encode", "ModelRunner.decode"),
-    "image decoding (Pillow, numpy)": ("image_to_mnist", "cheap_to_decode"),
+    "image decoding (Pillow, numpy)": ("to_mnist_form", "open_image_file"),
     "multipart parsing": ("parse_multipart", "MultipartParser"),
     "access log": ("Logger.info", "StreamHandler"),
     "metrics": ("prometheus_client",),

@@ -14,8 +14,8 @@ fi
 # on machines where PyPI would otherwise pick a CUDA build.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 
-echo "== ruff check"; "$VENV/bin/ruff" check service training tests bench
-echo "== ruff format --check"; "$VENV/bin/ruff" format --check service training tests bench
+echo "== ruff check"; "$VENV/bin/ruff" check service training mnist_form tests bench
+echo "== ruff format --check"; "$VENV/bin/ruff" format --check service training mnist_form tests bench
 echo "== mypy"; "$VENV/bin/mypy"
 echo "== pytest"
 status=0

@@ -15,13 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from service import api, health
 from service.batching import MicroBatcher
 from service.config import Settings, get_settings
+from service.endpoints import DEMO_PAGE, STATIC
 from service.errors import install_error_handlers
+from service.image_routes import IMAGE_ENDPOINTS, RESPONSE_MODELS, add_image_routes
 from service.images import ImageLimits
 from service.inference import Inference, on_arrays
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, OverloadMiddleware, RequestContextMiddleware
 from service.model import ModelRunner
-from service.routing import DirectRoutes
+from service.openapi import install_openapi
 from service.sampling import LatentSampler
 from service.schemas import MAX_LATENT
 
@@ -75,17 +77,16 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
     app.state.ready = False
     app.state.image_limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
     install_error_handlers(app)
-    api.add_image_routes(app.router)
+    add_image_routes(app)  # first: the router tries routes in order, and these carry most requests
     app.include_router(api.router)
     app.include_router(health.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(STATIC, StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/", include_in_schema=False)
+    @app.get(DEMO_PAGE, include_in_schema=False)
     async def read_demo_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 
-    # Added first = innermost: the image endpoints' handlers are called straight from here.
-    app.add_middleware(DirectRoutes, endpoints=api.image_endpoints())
+    install_openapi(app, IMAGE_ENDPOINTS, RESPONSE_MODELS)
     # Added last = outermost: request id and logging see every response, 413 and 503 included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds)
     app.add_middleware(

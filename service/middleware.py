@@ -10,28 +10,24 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.endpoints import FIXED_PATHS, STATIC, runs_inference
 from service.errors import error_response
 from service.metrics import Metrics
 
 logger = logging.getLogger("service.access")
-INFERENCE_PATHS = frozenset({"/classify", "/encode", "/decode", "/sample", "/preprocess"})
-KNOWN_PATHS = INFERENCE_PATHS | {
-    "/",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/v1/model",
-    "/docs",
-    "/openapi.json",
-}
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def endpoint_label(path: str) -> str:
-    """Known paths as themselves; everything else as "other", to keep metric labels bounded."""
-    if path in KNOWN_PATHS:
+def endpoint_label(scope: Scope) -> str:
+    """The path template of the route that answered, else the path if it is one of the service's own (refused
+    before routing), ``/static`` for static files, else "other": labels stay bounded whatever clients send."""
+    template: str | None = getattr(scope.get("route"), "path", None)
+    if template is not None:
+        return template
+    path: str = scope["path"]
+    if path in FIXED_PATHS:
         return path
-    return "/static" if path.startswith("/static/") else "other"
+    return STATIC if path.startswith(STATIC + "/") else "other"
 
 
 def request_id_from(scope: Scope) -> str:
@@ -70,7 +66,7 @@ class RequestContextMiddleware:
             self.record(scope, request_id, status, time.perf_counter() - began)
 
     def record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
-        endpoint = endpoint_label(scope["path"])
+        endpoint = endpoint_label(scope)
         self.metrics.requests.labels(endpoint, scope["method"], str(status)).inc()
         self.metrics.latency.labels(endpoint).observe(seconds)
         client = scope.get("client")
@@ -96,13 +92,12 @@ class OverloadMiddleware:
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in INFERENCE_PATHS:
+        if scope["type"] != "http" or not runs_inference(scope["path"]):
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.max_in_flight:
             self.metrics.rejected.inc()
             response = error_response(
-                503,
                 "overloaded",
                 f"The server is at its limit of {self.max_in_flight} concurrent requests; retry shortly.",
                 headers={"Retry-After": str(self.retry_after)},
@@ -136,9 +131,7 @@ class BodyLimitMiddleware:
             async with asyncio.timeout(self.timeout):  # no extra task per request, unlike wait_for
                 body = await self.read_body(receive)
         except TimeoutError:
-            await error_response(408, "request_timeout", "The request body took too long to arrive.")(
-                scope, receive, send
-            )
+            await error_response("request_timeout", "The request body took too long to arrive.")(scope, receive, send)
             return
         if body is None:
             await self.too_large(scope, receive, send)
@@ -186,5 +179,5 @@ class BodyLimitMiddleware:
         return replay_receive
 
     async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(413, "payload_too_large", f"The request body may be at most {self.max_bytes} bytes.")
+        response = error_response("payload_too_large", f"The request body may be at most {self.max_bytes} bytes.")
         await response(scope, receive, send)

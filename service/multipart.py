@@ -1,4 +1,4 @@
-"""A multipart/form-data body, already in memory, split into its parts. No HTTP here: errors are MultipartError.
+"""A multipart/form-data body, already in memory, split into its parts. No HTTP here: errors are InputError.
 
 The body is whole in memory (its size is limited before this runs), so it is cut at its boundary
 delimiters with ``bytes.find`` (RFC 2046 section 5.1.1) instead of being fed byte by byte through
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from python_multipart.multipart import parse_options_header
 
+from mnist_form.errors import InputError
+
 CRLF = b"\r\n"
 # form-data followed only by key="value" parameters with no backslash, quote or semicolon inside the quotes:
 # nothing for parse_options_header to unescape, split or work around.
@@ -26,16 +28,8 @@ PLAIN_CONTENT_TYPE = re.compile(
 PLAIN_PARAMETER = re.compile(rb'([A-Za-z]+)="([^"]*)"')
 
 
-class MultipartError(ValueError):
-    """A body that cannot be used; ``status`` and ``code`` say how to answer it."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def malformed(reason: str) -> MultipartError:
-    return MultipartError(400, "invalid_multipart", f"The multipart body is malformed: {reason}.")
+def malformed(reason: str) -> InputError:
+    return InputError("invalid_multipart", f"The multipart body is malformed: {reason}.")
 
 
 @dataclass
@@ -94,7 +88,7 @@ def first_part_start(body: bytes, dash_boundary: bytes) -> int:
 
 
 def parse_multipart(body: bytes, content_type: str, max_parts: int) -> list[Part]:
-    """Every part of ``body``; more than ``max_parts`` parts, or a malformed body, raise MultipartError."""
+    """Every part of ``body``; more than ``max_parts`` parts, or a malformed body, raise InputError."""
     dash_boundary = b"--" + boundary_of(content_type)
     delimiter = CRLF + dash_boundary
     position = first_part_start(body, dash_boundary)
@@ -104,7 +98,7 @@ def parse_multipart(body: bytes, content_type: str, max_parts: int) -> list[Part
         if line_end < 0 or body[position:line_end].strip(b" \t"):
             raise malformed("a boundary line has something after the boundary")
         if len(parts) == max_parts:
-            raise MultipartError(413, "too_many_images", f"At most {max_parts} images per request.")
+            raise InputError("too_many_images", f"At most {max_parts} images per request.")
         # The blank line ending the headers; it starts at line_end itself when the part has no headers.
         header_end = body.find(CRLF + CRLF, line_end)
         if header_end < 0:

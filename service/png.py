@@ -72,13 +72,18 @@ def chunks(data: bytes) -> list[tuple[bytes, bytes]] | None:
     return None  # no IEND: truncated
 
 
-def read_gray_png(data: bytes, max_pixels: int) -> np.ndarray | None:
-    """(H, W) uint8 pixels of a plain 8-bit grayscale PNG of at most ``max_pixels``; None otherwise."""
+def plain_gray_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a plain 8-bit grayscale PNG, from its IHDR alone; None for any other file."""
     size = png_size(data)
     if size is None or len(data) < 29 or tuple(data[24:29]) != GRAYSCALE_8_BIT:
         return None  # decided from the header, before walking (and checksumming) a large colour file
-    width, height = size
-    if not 0 < width * height <= max_pixels:
+    return size
+
+
+def decode_plain_gray(data: bytes, width: int, height: int) -> np.ndarray | None:
+    """(H, W) uint8 pixels of a plain grayscale PNG whose IHDR gave ``width`` x ``height``; None if anything
+    (a chunk that changes how it is shown, a CRC, the pixel data) needs Pillow's full reader."""
+    if not width * height > 0:
         return None
     parts = chunks(data)
     if not parts or parts[0][0] != b"IHDR" or len(parts[0][1]) != 13:
@@ -94,3 +99,11 @@ def read_gray_png(data: bytes, max_pixels: int) -> np.ndarray | None:
     except (ValueError, OSError):  # short or corrupt pixel data
         return None
     return np.frombuffer(image.tobytes(), dtype=np.uint8).reshape(height, width)
+
+
+def read_gray_png(data: bytes, max_pixels: int) -> np.ndarray | None:
+    """(H, W) uint8 pixels of a plain 8-bit grayscale PNG of at most ``max_pixels``; None otherwise."""
+    size = plain_gray_size(data)
+    if size is None or size[0] * size[1] > max_pixels:
+        return None
+    return decode_plain_gray(data, *size)

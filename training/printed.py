@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from service.images import preprocess_auto, to_bytes
+from mnist_form.preprocess import preprocess_auto, to_bytes
 from training.data import Split
 
 # Regular, bold and italic faces with plain lining figures (cmmi10 and the symbol faces are left out).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -12,7 +13,7 @@ from PIL import Image
 from service.config import Settings
 from service.inference import Inference
 from service.main import create_app
-from tests.service.conftest import assert_error, digit_png
+from tests.service.conftest import assert_error, digit_png, png_bytes
 
 PIXELS_ONE = [[1.0 if 12 <= x < 16 and 5 <= y < 23 else 0.0 for x in range(28)] for y in range(28)]
 
@@ -22,6 +23,44 @@ def assert_prediction(prediction: dict[str, object]) -> None:
     assert isinstance(latent, list) and len(latent) == 10 and all(v >= 0 for v in latent)
     assert prediction["digit"] == max(range(10), key=lambda k: latent[k])
     assert 0 <= prediction["confidence"] <= 1  # type: ignore[operator]
+
+
+# --- /preprocess ------------------------------------------------------------------------------
+
+
+def decoded_pngs(response: object) -> list[np.ndarray]:
+    images = response.json()["images"]  # type: ignore[attr-defined]
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(text)))) for text in images]
+
+
+def test_preprocess_shows_what_the_model_sees(client: TestClient) -> None:
+    """A dark digit on a light 100 x 60 picture comes back as a white-on-black 28 x 28 PNG, in order."""
+    picture = Image.new("L", (60, 100), 255)
+    picture.paste(0, (25, 10, 35, 90))
+    files = [("file", ("a.png", png_bytes(picture), "image/png")), ("file", ("b.png", digit_png(), "image/png"))]
+    response = client.post("/preprocess", files=files)
+    assert response.status_code == 200
+    first, second = decoded_pngs(response)
+    assert first.shape == second.shape == (28, 28)
+    assert first[0, 0] == 0 and first.max() == 255, "inverted to white ink on black"
+    assert 19 <= np.count_nonzero(first.max(axis=1) > 25) <= 21, "scaled to MNIST's 20 px box"
+
+
+def test_preprocess_none_and_json_give_back_the_pixels(client: TestClient) -> None:
+    response = client.post("/preprocess?preprocess=none", json={"images": [PIXELS_ONE]})
+    assert response.status_code == 200
+    (pixels,) = decoded_pngs(response)
+    assert np.array_equal(pixels, (np.array(PIXELS_ONE) * 255).astype(np.uint8))
+
+
+def test_preprocess_refuses_what_classify_refuses(client: TestClient) -> None:
+    assert_error(
+        client.post("/preprocess", files={"file": ("x.png", b"not an image", "image/png")}), 415, "unsupported_image"
+    )
+    assert_error(client.post("/preprocess?preprocess=sideways", json={"images": [PIXELS_ONE]}), 422, "validation_error")
+    assert_error(
+        client.post("/preprocess", content=b"x", headers={"Content-Type": "text/plain"}), 415, "unsupported_media_type"
+    )
 
 
 # --- /classify and /encode: multipart ---------------------------------------------------------
@@ -216,7 +255,18 @@ def test_model_card_is_served(client: TestClient) -> None:
 
 def test_openapi_documents_every_endpoint_and_error(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    for path in ("/classify", "/encode", "/decode", "/sample", "/healthz", "/readyz", "/metrics", "/v1/model"):
+    paths = (
+        "/classify",
+        "/encode",
+        "/preprocess",
+        "/decode",
+        "/sample",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/model",
+    )
+    for path in paths:
         assert path in spec["paths"], path
     classify = spec["paths"]["/classify"]["post"]
     assert {"400", "413", "415", "422", "503"} <= set(classify["responses"])

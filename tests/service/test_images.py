@@ -1,4 +1,4 @@
-"""Image decoding limits and MNIST-style preprocessing, without a model."""
+"""Image decoding: header checks, limits and the path into MNIST form, without a model."""
 
 from __future__ import annotations
 
@@ -8,20 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mnist_form.errors import InputError
+from service.errors import status_of
 from service.images import (
-    MAX_HALF_STROKE,
-    STROKE_SIDE,
-    ImageError,
     ImageLimits,
     decode_base64,
-    half_stroke_width,
     image_to_mnist,
-    open_image,
+    luminance,
+    open_image_file,
     pixels_to_png,
-    scale_longer_side,
-    thin_thick_strokes,
 )
-from service.requests import cheap_to_decode
 from tests.service.digit_pictures import draw_digit, encode, fonts
 
 LIMITS = ImageLimits(max_bytes=1_000_000, max_pixels=2000 * 2000)
@@ -29,6 +25,10 @@ LIMITS = ImageLimits(max_bytes=1_000_000, max_pixels=2000 * 2000)
 
 def picture(dark_on_light: bool, mode: str = "RGB", fmt: str = "PNG", offset: tuple[int, int] = (0, 0)) -> bytes:
     return encode(draw_digit(7, fonts(150)[0], 300, dark_on_light, mode, offset), fmt)
+
+
+def decode(data: bytes) -> np.ndarray:
+    return luminance(open_image_file(data, LIMITS), upright=False)
 
 
 def centre_of_mass(pixels: np.ndarray) -> tuple[float, float]:
@@ -71,9 +71,9 @@ def test_none_keeps_pixels_exactly() -> None:
 
 def test_blank_image_is_refused() -> None:
     blank = encode(Image.new("L", (50, 50), 255), "PNG")
-    with pytest.raises(ImageError) as error:
+    with pytest.raises(InputError) as error:
         image_to_mnist(blank, LIMITS, "auto")
-    assert (error.value.status, error.value.code) == (422, "blank_image")
+    assert (status_of(error.value.code), error.value.code) == (422, "blank_image")
 
 
 @pytest.mark.parametrize(
@@ -86,16 +86,16 @@ def test_blank_image_is_refused() -> None:
     ],
 )
 def test_bad_bytes_are_refused(data: bytes, status: int, code: str) -> None:
-    with pytest.raises(ImageError) as error:
-        open_image(data, LIMITS)
-    assert (error.value.status, error.value.code) == (status, code)
+    with pytest.raises(InputError) as error:
+        decode(data)
+    assert (status_of(error.value.code), error.value.code) == (status, code)
 
 
 def test_huge_dimensions_are_refused_from_the_header() -> None:
     huge = encode(Image.new("1", (5000, 5000)), "PNG")  # small file, 25 Mpx when decoded
-    with pytest.raises(ImageError) as error:
-        open_image(huge, LIMITS)
-    assert (error.value.status, error.value.code) == (413, "image_too_large")
+    with pytest.raises(InputError) as error:
+        open_image_file(huge, LIMITS)
+    assert (status_of(error.value.code), error.value.code) == (413, "image_too_large")
     assert "5000x5000" in error.value.message
 
 
@@ -112,7 +112,7 @@ def test_animated_gif_uses_first_frame() -> None:
     ("text", "code"), [("not base64!", "invalid_base64"), ("data:image/png,abc", "invalid_base64")]
 )
 def test_bad_base64_is_refused(text: str, code: str) -> None:
-    with pytest.raises(ImageError) as error:
+    with pytest.raises(InputError) as error:
         decode_base64(text, 1000)
     assert error.value.code == code
 
@@ -122,21 +122,22 @@ def test_output_png_has_no_metadata() -> None:
     assert image.size == (84, 84) and image.mode == "L" and not image.info
 
 
-def test_only_small_readable_images_count_as_cheap_to_decode() -> None:
-    small = pixels_to_png(np.zeros((28, 28)))
-    assert cheap_to_decode([small] * 16)
-    assert not cheap_to_decode([small] * 17), "more than sixteen digits' worth of pixels goes to a thread"
-    assert not cheap_to_decode([encode(Image.new("L", (300, 300)), "PNG")])
-    assert not cheap_to_decode([small, b"not an image"]), "unreadable headers take the full (threaded) path"
+@pytest.mark.parametrize(("mode", "fmt"), [("L", "PNG"), ("RGB", "PNG"), ("L", "JPEG"), ("RGBA", "WEBP")])
+def test_sizes_come_from_the_header_before_decoding(mode: str, fmt: str) -> None:
+    file = open_image_file(encode(Image.new(mode, (300, 40)), fmt), LIMITS)
+    assert (file.width, file.height, file.pixels) == (300, 40, 12_000)
+    if mode == "L" and fmt == "PNG":
+        assert file.pillow is None, "a plain grayscale PNG goes to the fast reader"
+    else:
+        assert file.pillow is not None and file.pillow.format == fmt
 
 
-def test_thick_strokes_are_thinned_and_handwriting_like_strokes_are_left_alone() -> None:
-    thick = np.zeros((100, 100), np.float32)
-    thick[:, 30:70] = 1.0  # a bar 40 % as wide as tall: far thicker than any MNIST stroke
-    thin = np.zeros((100, 100), np.float32)
-    thin[:, 45:55] = 1.0  # 10 % as wide as tall, like a handwritten 1
-    assert half_stroke_width(scale_longer_side(thick, STROKE_SIDE)) > 2 * MAX_HALF_STROKE
-    thinned = thin_thick_strokes(thick)
-    width = (thinned > 0.5).sum(axis=1).max() / thinned.shape[0]
-    assert 0.15 < width < 0.3, f"the bar is {width:.0%} as wide as tall after thinning (40 % before)"
-    assert thin_thick_strokes(thin) is thin, "an MNIST-like stroke is returned untouched"
+def test_damage_past_a_valid_header_is_found_when_decoding() -> None:
+    """The header decides the path; a body that does not decode is still a 422, not a 500."""
+    data = pixels_to_png(np.random.default_rng(0).random((28, 28)))
+    broken = data[:60] + bytes(10) + data[70:]  # inside the pixel data; the IHDR is intact
+    file = open_image_file(broken, LIMITS)
+    assert (file.width, file.height, file.pillow) == (28, 28, None)
+    with pytest.raises(InputError) as error:
+        luminance(file, upright=False)
+    assert error.value.code == "corrupt_image"

@@ -1,0 +1,29 @@
+"""Every path the service answers, named once: routes, middleware, metrics labels and docs read them from here."""
+
+from __future__ import annotations
+
+CLASSIFY = "/classify"
+ENCODE = "/encode"
+PREPROCESS = "/preprocess"
+DECODE = "/decode"
+SAMPLE = "/sample"
+MODEL_CARD = "/v1/model"
+LIVENESS = "/healthz"
+READINESS = "/readyz"
+METRICS = "/metrics"
+DEMO_PAGE = "/"
+STATIC = "/static"
+
+# The image endpoints: plain Starlette routes (service/image_routes.py), documented by service/openapi.py.
+IMAGE_PATHS = (CLASSIFY, ENCODE, PREPROCESS)
+# Requests that do model or image work: counted against ROUTED_VAE_MAX_CONCURRENT_REQUESTS (503 beyond).
+INFERENCE_PATHS = frozenset({*IMAGE_PATHS, DECODE, SAMPLE})
+# Every fixed path: a request refused before routing (413, 503) is still labelled with its endpoint.
+FIXED_PATHS = frozenset(
+    {*INFERENCE_PATHS, MODEL_CARD, LIVENESS, READINESS, METRICS, DEMO_PAGE, "/docs", "/openapi.json"}
+)
+
+
+def runs_inference(path: str) -> bool:
+    """True for requests that the overload limit counts."""
+    return path in INFERENCE_PATHS

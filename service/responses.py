@@ -1,0 +1,27 @@
+"""Response bodies built once: JSON from a pydantic model, base64 PNGs encoded off the event loop."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from service.images import pixels_to_png
+
+
+def json_response(body: BaseModel) -> Response:
+    """The model serialised once. Routes return a Response, so FastAPI does not validate a model we just
+    built a second time; ``response_model`` on each route still documents the shape."""
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+def png_base64(pixels: np.ndarray) -> list[str]:
+    return [base64.b64encode(pixels_to_png(image)).decode("ascii") for image in pixels]
+
+
+async def encode_pngs(pixels: np.ndarray) -> list[str]:
+    """Base64 PNGs, encoded off the event loop (up to 256 per request)."""
+    return await run_in_threadpool(png_base64, pixels)
