@@ -116,7 +116,7 @@ class TrainConfig:
         )
 
 
-# The original demo's recipe, kept reproducible for comparison (see shared/seed).
+# The original demo's recipe (Goldman-Wetzler's gradient-routed VAE), kept reproducible for comparison.
 SEED_RECIPE = TrainConfig(
     model=ModelConfig(encoder_widths=(2048, 512), relu_leak=0.0, inhibition=0.0),
     epochs=100,
