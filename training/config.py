@@ -53,7 +53,7 @@ class TrainConfig:
     decoder_epochs: int = 8
     # Learning rate at the first decoder-only epoch, decaying like lr; None continues the routed phase's decay.
     # Restarting at 1e-3 instead of continuing from ~3e-4 lowered the reconstruction error by about a point;
-    # 3e-3 by another 0.5-1 (docs/recipe.md, session 8).
+    # 3e-3 by another 0.5-1 (docs/recipe.md; 2026-11-28, commit c345a23).
     decoder_lr: float | None = 3e-3
     batch_size: int = 128  # images per optimiser step (more steps beat bigger batches here)
     lr: float = 1e-3  # Adam learning rate at epoch 0
@@ -116,7 +116,7 @@ class TrainConfig:
         )
 
 
-# The original demo's recipe, kept reproducible for comparison (see shared/seed).
+# The original demo's recipe (Goldman-Wetzler's gradient-routed VAE), kept reproducible for comparison.
 SEED_RECIPE = TrainConfig(
     model=ModelConfig(encoder_widths=(2048, 512), relu_leak=0.0, inhibition=0.0),
     epochs=100,

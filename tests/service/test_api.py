@@ -1,4 +1,4 @@
-"""The HTTP contract (shared/docs/api.md), endpoint by endpoint, with exact statuses and error codes."""
+"""The HTTP contract (README's API summary, /docs), endpoint by endpoint, with exact statuses and error codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""hardening.md items 1-13: each bad input gets its exact status and code, and the next good request works."""
+"""SECURITY.md checklist items 1-13: each bad input gets its exact status and code, and the next good request works."""
 
 from __future__ import annotations
 
