@@ -1,4 +1,4 @@
-"""Fixtures: one live service with the committed model for the whole session, a client of it, digit pictures."""
+"""Fixtures: one live service with the committed model for the whole test run, a client of it, digit pictures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers for testing the client against a live service: start one, read its metrics, run the command line."""
+"""Testing the client against a live service: start one, read its metrics, run the command line."""
 
 from __future__ import annotations
 
