@@ -12,11 +12,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 # torch is pinned to 2.13.0 in pyproject.toml; set PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
 # on machines where PyPI would otherwise pick a CUDA build.
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# The client distribution (client/, no torch) is installed beside it, so the venv has `routed-vae` too.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e ./client
 
-echo "== ruff check"; "$VENV/bin/ruff" check service training mnist_form tests bench
-echo "== ruff format --check"; "$VENV/bin/ruff" format --check service training mnist_form tests bench
+echo "== ruff check"; "$VENV/bin/ruff" check service training mnist_form tests bench client
+echo "== ruff format --check"; "$VENV/bin/ruff" format --check service training mnist_form tests bench client
 echo "== mypy"; "$VENV/bin/mypy"
+echo "== mypy (client, strict)"; "$VENV/bin/mypy" --config-file client/pyproject.toml client/src
 echo "== pytest"
 status=0
 "$VENV/bin/python" -m pytest "$@" || status=$?

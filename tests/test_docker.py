@@ -1,4 +1,4 @@
-"""`docker compose up` end to end: build, start, healthy, classify, decode, hardened container, down."""
+"""`docker compose up` end to end: build, start, healthy, classify, decode, the CLI, hardened container, down."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from tests.client.live import SEVEN, run_cli
 
 pytestmark = pytest.mark.docker
 
@@ -112,6 +114,17 @@ def test_decode_a_latent_to_png(running: object) -> None:
     status, body, content_type = post("/decode", latent, "application/json", accept="image/png")
     assert status == 200 and content_type == "image/png"
     assert Image.open(io.BytesIO(body)).size == (28, 28)
+
+
+def test_command_line_client(running: object, tmp_path: Path) -> None:
+    """The `routed-vae` command line (client/) against the container."""
+    classify = run_cli("classify", str(SEVEN), ROUTED_VAE_URL=URL)
+    assert classify.returncode == 0 and classify.stdout.split("\t")[:2] == [str(SEVEN), "7"], classify.stderr
+    sample = run_cli(
+        "sample", "--digit", "2", "-n", "4", "--seed", "0", "-o", str(tmp_path / "grid.png"), ROUTED_VAE_URL=URL
+    )
+    assert sample.returncode == 0 and sample.stdout == "2 2 2 2\n", sample.stderr
+    assert Image.open(tmp_path / "grid.png").size == (58, 58)
 
 
 def test_container_is_hardened(running: object) -> None:

@@ -1,0 +1,104 @@
+"""The blocking client: sends the shared core's Calls with httpx.Client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from PIL import Image
+
+from routed_vae_client import calls
+from routed_vae_client.calls import Call, Plan
+from routed_vae_client.config import MAX_BATCH, ClientConfig
+from routed_vae_client.errors import RoutedVAEConnectionError, connection_error
+from routed_vae_client.inputs import ImageInput
+from routed_vae_client.results import Prediction, Sample
+from routed_vae_client.retrying import RetryBudget
+from routed_vae_client.version import __version__
+
+ResultT = TypeVar("ResultT")
+
+
+class Client:
+    """The routed-vae service from Python, e.g. ``Client().classify(["seven.png"])[0].digit``.
+
+    ``base_url`` defaults to ROUTED_VAE_URL, else http://127.0.0.1:8000; ``api_key`` to ROUTED_VAE_API_KEY.
+    A 503 or 429 is retried after its Retry-After, at most ``retries`` times and never past ``timeout``
+    seconds from the request's start; ``timeout`` also bounds each request.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+        *,
+        batch_size: int = MAX_BATCH,
+    ) -> None:
+        self.config = ClientConfig.resolve(base_url, api_key, timeout, retries, batch_size)
+        self._http = httpx.Client(
+            base_url=self.config.base_url, headers=self.config.headers(__version__), timeout=self.config.timeout
+        )
+
+    def classify(self, images: Iterable[ImageInput], preprocess: str = "auto") -> list[Prediction]:
+        """Digit, confidence and latent per image, e.g. ``client.classify(["seven.png"])[0].digit == 7``."""
+        return self._run(calls.classify_plan(images, preprocess, self.config))
+
+    def encode(self, images: Iterable[ImageInput], preprocess: str = "auto") -> list[list[float]]:
+        """The 10-dimensional latent of each image, e.g. ``client.encode([pixels])[0][7]``."""
+        return self._run(calls.encode_plan(images, preprocess, self.config))
+
+    def decode(self, latents: Iterable[Sequence[float]], scale: int = 1) -> list[Image.Image]:
+        """A 28x28 image per latent (``scale`` times larger), e.g. ``client.decode([[0, 0, 3] + [0] * 7])``."""
+        return self._run(calls.decode_plan(latents, scale, self.config))
+
+    def sample(self, digit: int | None = None, n: int = 1, seed: int | None = None) -> Sample:
+        """``n`` plausible digits (of ``digit`` if set), e.g. ``client.sample(digit=3, n=8, seed=0).images``."""
+        return self._run(calls.sample_plan(digit, n, seed))
+
+    def model_card(self) -> dict[str, Any]:
+        """The model card (identity, sha256, metrics, latents), e.g. ``client.model_card()["sha256"]``."""
+        return self._run(calls.model_card_plan())
+
+    def ready(self) -> bool:
+        """True once the model is loaded; False while it loads or when unreachable, e.g. ``client.ready()``."""
+        try:
+            return self._exchange(calls.READY).status_code == 200
+        except RoutedVAEConnectionError:
+            return False
+
+    def close(self) -> None:
+        """Close the connections, e.g. ``client.close()`` (``with Client() as client:`` does it for you)."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _run(self, plan: Plan[ResultT]) -> ResultT:
+        return plan.finish([self._send(call) for call in plan.calls])
+
+    def _send(self, call: Call) -> httpx.Response:
+        """The call's successful response, after retries the budget allows; else its error raised."""
+        budget = RetryBudget(self.config.retries, self.config.timeout)
+        while True:
+            response = self._exchange(call)
+            wait = budget.delay(response.status_code, response.headers.get("Retry-After"))
+            if wait is None:
+                return calls.checked(call, response)
+            time.sleep(wait)
+
+    def _exchange(self, call: Call) -> httpx.Response:
+        request = self._http.build_request(**call.request_arguments())
+        try:
+            return self._http.send(request)
+        except httpx.TransportError as error:
+            raise connection_error(request, error) from error
