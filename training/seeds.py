@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from training.__main__ import build_parser, config_from_args
+from training.cli import build_parser, config_from_args
 from training.data import load_mnist
 from training.export import card_path, export_model
 from training.metrics import evaluate_model
