@@ -306,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from_args(args)
     if config.data_dir is not None and not config.data_dir.is_dir():
         parser.error(f"--data-dir {config.data_dir} is not a directory")
-    from training.data import DataError  # torch and the data code load only once the flags are valid
-    from training.export import card_path, export_model
+    from training.card import card_path  # torch and the data code load only once the flags are valid
+    from training.data import DataError
+    from training.export import export_model
     from training.train import train
 
     try:

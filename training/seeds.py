@@ -16,9 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from training.card import card_path
 from training.cli import build_parser, config_from_args
 from training.data import load_mnist
-from training.export import card_path, export_model
+from training.export import export_model
 from training.metrics import evaluate_model
 from training.train import train
 

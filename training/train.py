@@ -17,9 +17,8 @@ from tqdm import tqdm
 from training.augment import random_affine, random_shift
 from training.config import TrainConfig
 from training.data import Mnist, Split, load_mnist
+from training.metrics import encode_images
 from training.model import RoutedVAE, decoder_loss_terms, loss_terms
-
-EVAL_BATCH = 2000
 
 
 def pick_device(name: str) -> torch.device:
@@ -111,23 +110,10 @@ def train_epoch(
     return {key: total / len(batches) for key, total in sums.items()}
 
 
-@torch.no_grad()
-def encode_all(model: RoutedVAE, data: DeviceSplit) -> tuple[Tensor, Tensor]:
-    """Deterministic latents and reconstructions' per-image squared error for a whole split."""
-    model.eval()
-    latents, errors = [], []
-    for index in torch.arange(len(data), device=data.labels.device).split(EVAL_BATCH):
-        images, _ = data.batch(index)
-        latent = model.encode(images)
-        reconstruction = model.decode(latent).flatten(1)
-        latents.append(latent)
-        errors.append((reconstruction - images).pow(2).sum(dim=1))
-    return torch.cat(latents), torch.cat(errors)
-
-
 def evaluate(model: RoutedVAE, data: DeviceSplit) -> dict[str, float]:
     """Argmax accuracy of the latent and mean per-image squared reconstruction error."""
-    latents, errors = encode_all(model, data)
+    model.eval()
+    latents, errors = encode_images(model, data.images)
     accuracy = (latents.argmax(dim=1) == data.labels).float().mean().item()
     return {"accuracy": accuracy, "recon_error": errors.mean().item()}
 
