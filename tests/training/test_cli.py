@@ -46,7 +46,7 @@ def test_empty_data_dir_explains_expected_files(tmp_path: Path, capsys: pytest.C
 
 
 def test_resume_without_checkpoint_is_reported(tmp_path: Path) -> None:
-    from training.train import load_checkpoint
+    from training.checkpoint import load_checkpoint
 
     with pytest.raises(FileNotFoundError, match="train without --resume first"):
         load_checkpoint(tmp_path / "checkpoint.pt", None, None, None)  # type: ignore[arg-type]
