@@ -13,48 +13,32 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "routed_vae_requests",
-            "HTTP requests by endpoint and status",
-            ["endpoint", "method", "status"],
-            registry=self.registry,
+        self.requests = self.counter(
+            "routed_vae_requests", "HTTP requests by endpoint and status", "endpoint", "method", "status"
         )
-        self.latency = Histogram(
-            "routed_vae_request_duration_seconds",
-            "request latency by endpoint",
-            ["endpoint"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+        self.latency = self.histogram(
+            "routed_vae_request_duration_seconds", "request latency by endpoint", "endpoint", LATENCY_BUCKETS
         )
-        self.images = Counter(
-            "routed_vae_images",
-            "images or latents processed by endpoint",
-            ["endpoint"],
-            registry=self.registry,
+        self.images = self.counter("routed_vae_images", "images or latents processed by endpoint", "endpoint")
+        self.request_batch = self.histogram(
+            "routed_vae_request_batch_size", "images or latents per request", "endpoint", BATCH_BUCKETS
         )
-        self.request_batch = Histogram(
-            "routed_vae_request_batch_size",
-            "images or latents per request",
-            ["endpoint"],
-            buckets=BATCH_BUCKETS,
-            registry=self.registry,
-        )
-        self.model_batch = Histogram(
-            "routed_vae_model_batch_size",
-            "rows per model call after micro-batching",
-            ["operation"],
-            buckets=BATCH_BUCKETS,
-            registry=self.registry,
+        self.model_batch = self.histogram(
+            "routed_vae_model_batch_size", "rows per model call after micro-batching", "operation", BATCH_BUCKETS
         )
         self.in_flight = Gauge(
             "routed_vae_in_flight_requests", "inference requests being served", registry=self.registry
         )
-        self.rejected = Counter(
-            "routed_vae_overload_rejections",
-            "requests answered 503 because of overload",
-            registry=self.registry,
-        )
+        self.rejected = self.counter("routed_vae_overload_rejections", "requests answered 503 because of overload")
         self.model_info = Info("routed_vae_model", "the loaded model", registry=self.registry)
+
+    def counter(self, name: str, documentation: str, *labels: str) -> Counter:
+        """A counter on this app's registry."""
+        return Counter(name, documentation, labels, registry=self.registry)
+
+    def histogram(self, name: str, documentation: str, label: str, buckets: tuple[float, ...]) -> Histogram:
+        """A histogram with one label on this app's registry."""
+        return Histogram(name, documentation, [label], buckets=buckets, registry=self.registry)
 
     def set_model(self, card: dict[str, Any]) -> None:
         metrics = card.get("test_metrics", {})

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from training.card import card_path
 from training.data import DataError, load_mnist
 from training.figures import (
     save_activation_histograms,
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def default_slider_max(model_path: Path) -> float:
-    card = model_path.with_suffix(".json")
+    card = card_path(model_path)
     if card.exists():
         return float(json.loads(card.read_text()).get("slider_max", 3.0))
     return 3.0

@@ -19,22 +19,23 @@ class Autoencoder(Protocol):
     def decode(self, latents: Tensor) -> Tensor: ...
 
 
-def as_float_images(split: Split) -> Tensor:
-    """(N, 1, 28, 28) float32 in [0, 1] from a uint8 split."""
-    return torch.from_numpy(split.images).float().div_(255).unsqueeze(1)
-
-
 @torch.no_grad()
-def run_split(model: Autoencoder, split: Split) -> tuple[np.ndarray, np.ndarray]:
-    """Latents (N, K) and per-image summed squared reconstruction errors (N,)."""
-    images = as_float_images(split)
+def encode_images(model: Autoencoder, images: Tensor) -> tuple[Tensor, Tensor]:
+    """Latents (N, K) and per-image summed squared reconstruction errors (N,) of uint8 images (N, 28, 28) or
+    (N, 784), ``BATCH`` at a time so that only one batch is ever held as floats; on the images' device."""
     latents, errors = [], []
-    for batch in images.split(BATCH):
+    for raw in images.split(BATCH):
+        batch = raw.float().div_(255).flatten(1)
         latent = model.encode(batch)
-        reconstruction = model.decode(latent)
         latents.append(latent)
-        errors.append((reconstruction - batch).pow(2).flatten(1).sum(dim=1))
-    return torch.cat(latents).numpy(), torch.cat(errors).numpy()
+        errors.append((model.decode(latent).flatten(1) - batch).pow(2).sum(dim=1))
+    return torch.cat(latents), torch.cat(errors)
+
+
+def run_split(model: Autoencoder, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """``encode_images`` of a split, as numpy arrays."""
+    latents, errors = encode_images(model, torch.from_numpy(split.images))
+    return latents.numpy(), errors.numpy()
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:

@@ -16,11 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from training.__main__ import build_parser, config_from_args
-from training.data import load_mnist
-from training.export import card_path, export_model
+from training.card import card_path
+from training.cli import build_parser as build_training_parser
+from training.cli import config_from_args
+from training.data import Split, load_mnist
+from training.export import export_model
 from training.metrics import evaluate_model
-from training.train import train
+from training.train import TrainResult, train
 
 QUALITY_BAR = 0.95
 
@@ -66,7 +68,8 @@ def markdown_table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for `python -m training.seeds`; the training flags follow ``--``."""
     parser = argparse.ArgumentParser(prog="python -m training.seeds", description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to train (default: 0 1 2)")
     parser.add_argument("--out-dir", type=Path, default=Path("runs/seeds"), help="(default: runs/seeds)")
@@ -77,10 +80,40 @@ def main(argv: list[str] | None = None) -> int:
         help="export this seed's model to the training --out path, with the table in its card (default: none)",
     )
     parser.add_argument("train_args", nargs=argparse.REMAINDER, help="training flags, after --")
+    return parser
+
+
+def seed_row(seed: int, result: TrainResult, test: Split) -> dict[str, Any]:
+    """One seed's line of the table: test accuracy and reconstruction error, time, time to the quality bar."""
+    metrics = evaluate_model(result.model.eval(), test)
+    return {
+        "seed": seed,
+        "argmax_accuracy": metrics["argmax_accuracy"],
+        "recon_error_per_image": metrics["recon_error_per_image"],
+        "seconds": result.seconds(),
+        "seconds_to_95": time_to_accuracy(result.history, QUALITY_BAR, result.data_seconds),
+    }
+
+
+def write_sweep(out_dir: Path, sweep: dict[str, Any], exported: Path | None) -> None:
+    """seeds.json and seeds.md in ``out_dir``; the sweep also goes into the exported model's card, if any."""
+    table = markdown_table(sweep["rows"], sweep["summary"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "seeds.json").write_text(json.dumps(sweep, indent=2) + "\n")
+    (out_dir / "seeds.md").write_text(table + "\n")
+    print(table)
+    if exported is not None:
+        card = json.loads(card_path(exported).read_text())
+        card["seed_sweep"] = sweep
+        card_path(exported).write_text(json.dumps(card, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train every seed with the same flags, tabulate the results and export the chosen seed's model."""
     argv = sys.argv[1:] if argv is None else argv
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     train_args = [a for a in args.train_args if a != "--"]
-    base = config_from_args(build_parser().parse_args(train_args))
+    base = config_from_args(build_training_parser().parse_args(train_args))
     mnist = load_mnist(base.data_dir)
     rows = []
     for seed in args.seeds:
@@ -89,27 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         result = train(config, mnist=mnist)
         if seed == args.export:
             export_model(result, replace(config, out=base.out), [*train_args, "--seed", str(seed)])
-        metrics = evaluate_model(result.model.eval(), mnist.test)
-        rows.append(
-            {
-                "seed": seed,
-                "argmax_accuracy": metrics["argmax_accuracy"],
-                "recon_error_per_image": metrics["recon_error_per_image"],
-                "seconds": result.seconds(),
-                "seconds_to_95": time_to_accuracy(result.history, QUALITY_BAR, result.data_seconds),
-            }
-        )
+        rows.append(seed_row(seed, result, mnist.test))
         print(json.dumps(rows[-1]), flush=True)
-    summary = summarise(rows)
-    sweep = {"command": " ".join(["python -m training.seeds", *argv]), "rows": rows, "summary": summary}
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "seeds.json").write_text(json.dumps(sweep, indent=2) + "\n")
-    (args.out_dir / "seeds.md").write_text(markdown_table(rows, summary) + "\n")
-    print(markdown_table(rows, summary))
-    if args.export is not None:
-        card = json.loads(card_path(base.out).read_text())
-        card["seed_sweep"] = sweep
-        card_path(base.out).write_text(json.dumps(card, indent=2) + "\n")
+    sweep = {"command": " ".join(["python -m training.seeds", *argv]), "rows": rows, "summary": summarise(rows)}
+    write_sweep(args.out_dir, sweep, base.out if args.export is not None else None)
     return 0
 
 

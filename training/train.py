@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -15,11 +14,12 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from training.augment import random_affine, random_shift
-from training.config import TrainConfig
+from training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from training.config import LossWeights, TrainConfig
 from training.data import Mnist, Split, load_mnist
-from training.model import RoutedVAE, decoder_loss_terms, loss_terms
-
-EVAL_BATCH = 2000
+from training.metrics import encode_images
+from training.model import LossTerms, RoutedVAE, decoder_loss_terms, loss_terms
+from training.run_log import log_epoch, metrics_path
 
 
 def pick_device(name: str) -> torch.device:
@@ -72,6 +72,19 @@ def training_split(mnist_train: Split, config: TrainConfig) -> Split:
     )
 
 
+LOSS_KEYS = ("loss", "recon", "kl", "l1", "blank")
+
+
+def batch_loss(
+    model: RoutedVAE, images: Tensor, labels: Tensor, config: TrainConfig, weights: LossWeights, decoder_only: bool
+) -> LossTerms:
+    """The loss of one batch: routed on augmented images, or the decoder's alone on the images as they are."""
+    if decoder_only:  # the decoder is tuned on the images as they are, like the test set
+        return decoder_loss_terms(model, images, weights)
+    augmented = random_affine(random_shift(images, config.shift_pixels), config.rotation_degrees, config.shear)
+    return loss_terms(model, augmented, labels, weights)
+
+
 def train_epoch(
     model: RoutedVAE,
     optimizer: torch.optim.Optimizer,
@@ -84,50 +97,26 @@ def train_epoch(
     given, takes every step into its moving average."""
     model.train()
     order = torch.randperm(len(data), device=data.labels.device)
-    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "l1": 0.0, "blank": 0.0}
+    sums = dict.fromkeys(LOSS_KEYS, 0.0)
     batches = order.split(config.batch_size)
     weights = config.loss_weights(epoch)
-    decoder_only = epoch >= config.epochs
     for index in tqdm(batches, desc="  batches", leave=False, unit="batch"):
         images, labels = data.batch(index)
-        if decoder_only:  # the decoder is tuned on the images as they are, like the test set
-            terms = decoder_loss_terms(model, images, weights)
-        else:
-            augmented = random_affine(random_shift(images, config.shift_pixels), config.rotation_degrees, config.shear)
-            terms = loss_terms(model, augmented, labels, weights)
+        terms = batch_loss(model, images, labels, config, weights, decoder_only=epoch >= config.epochs)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
         if averaged is not None:
             averaged.update_parameters(model)
-        for key, value in (
-            ("loss", terms.total),
-            ("recon", terms.recon),
-            ("kl", terms.kl),
-            ("l1", terms.l1),
-            ("blank", terms.blank),
-        ):
+        for key, value in zip(LOSS_KEYS, (terms.total, terms.recon, terms.kl, terms.l1, terms.blank), strict=True):
             sums[key] += value.item()
     return {key: total / len(batches) for key, total in sums.items()}
 
 
-@torch.no_grad()
-def encode_all(model: RoutedVAE, data: DeviceSplit) -> tuple[Tensor, Tensor]:
-    """Deterministic latents and reconstructions' per-image squared error for a whole split."""
-    model.eval()
-    latents, errors = [], []
-    for index in torch.arange(len(data), device=data.labels.device).split(EVAL_BATCH):
-        images, _ = data.batch(index)
-        latent = model.encode(images)
-        reconstruction = model.decode(latent).flatten(1)
-        latents.append(latent)
-        errors.append((reconstruction - images).pow(2).sum(dim=1))
-    return torch.cat(latents), torch.cat(errors)
-
-
 def evaluate(model: RoutedVAE, data: DeviceSplit) -> dict[str, float]:
     """Argmax accuracy of the latent and mean per-image squared reconstruction error."""
-    latents, errors = encode_all(model, data)
+    model.eval()
+    latents, errors = encode_images(model, data.images)
     accuracy = (latents.argmax(dim=1) == data.labels).float().mean().item()
     return {"accuracy": accuracy, "recon_error": errors.mean().item()}
 
@@ -145,51 +134,11 @@ def adopt_average(model: RoutedVAE, averaged: AveragedModel | None) -> None:
         model.load_state_dict(averaged.module.state_dict())
 
 
-def save_checkpoint(
-    path: Path, model: RoutedVAE, optimizer: torch.optim.Optimizer, epoch: int, averaged: AveragedModel | None
-) -> None:
-    state = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "epoch": epoch,
-        "rng": torch.get_rng_state(),
-        "averaged": averaged.state_dict() if averaged is not None else None,
-    }
-    temporary = path.with_suffix(".tmp")
-    torch.save(state, temporary)
-    temporary.replace(path)
-
-
-def load_checkpoint(
-    path: Path, model: RoutedVAE, optimizer: torch.optim.Optimizer, averaged: AveragedModel | None
-) -> int:
-    """Restore model, optimiser, weight average and RNG; returns the number of epochs already done."""
-    if not path.exists():
-        raise FileNotFoundError(f"--resume: no checkpoint at {path}; train without --resume first.")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["rng"])
-    if averaged is not None and state.get("averaged") is not None:
-        averaged.load_state_dict(state["averaged"])
-    return int(state["epoch"])
-
-
 def set_learning_rate(optimizer: torch.optim.Optimizer, config: TrainConfig, epoch: int) -> float:
     lr = config.learning_rate(epoch)
     for group in optimizer.param_groups:
         group["lr"] = lr
     return lr
-
-
-def log_line(epoch: int, epochs: int, record: dict[str, Any]) -> str:
-    last_step = record.get("last_step_accuracy")
-    return (
-        f"epoch {epoch:3d}/{epochs} {record['phase']:>7}  loss {record['loss']:8.3f}  recon {record['recon']:7.3f}  "
-        f"kl {record['kl']:6.3f}  test acc {100 * record['accuracy']:6.2f} %  "
-        + (f"(last step {100 * last_step:6.2f} %)  " if last_step is not None else "")
-        + f"test recon {record['recon_error']:6.2f}  {record['seconds']:5.1f} s"
-    )
 
 
 @dataclass
@@ -204,58 +153,97 @@ class TrainResult:
         return round(self.data_seconds + sum(float(record["seconds"]) for record in self.history), 1)
 
 
-def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
-    """Train a routed VAE from ``config``; checkpoints and a JSONL log go to ``config.run_dir``."""
+@dataclass
+class Run:
+    """What one training run works on: the data on the device, the model, its optimiser and weight average."""
+
+    config: TrainConfig
+    device: torch.device
+    mnist: Mnist
+    train_data: DeviceSplit  # MNIST, then the printed digits
+    decoder_data: DeviceSplit  # the MNIST images only
+    test_data: DeviceSplit
+    model: RoutedVAE
+    optimizer: torch.optim.Optimizer
+    averaged: AveragedModel | None
+    data_seconds: float  # spent preparing the training set
+
+
+def set_up(config: TrainConfig, mnist: Mnist | None) -> Run:
+    """Seed, load the data onto the device, build the model, its optimiser and weight average."""
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
     mnist = mnist if mnist is not None else load_mnist(config.data_dir)
     began = time.perf_counter()
     train_data = DeviceSplit.from_split(training_split(mnist.train, config), device)
     data_seconds = time.perf_counter() - began
-    decoder_data = train_data.first(len(train_data) - config.printed_digits)  # the MNIST images only
     test_data = DeviceSplit.from_split(mnist.test, device)
     model = RoutedVAE(config.model).to(device)
     # The fused kernel updates all parameters in one pass: about a third of each CPU step otherwise.
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
-    config.run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint, log_path = config.run_dir / "checkpoint.pt", config.run_dir / "metrics.jsonl"
+    decoder_data = train_data.first(len(train_data) - config.printed_digits)
     averaged = weight_average(model, config.ema_decay)
-    start = load_checkpoint(checkpoint, model, optimizer, averaged) if config.resume else 0
-    if not config.resume:
-        log_path.write_text("")
-    print(
-        f"Training on {device}: {len(decoder_data)} MNIST + {config.printed_digits} printed images, "
-        f"{config.epochs} routed + {config.decoder_epochs} decoder-only (MNIST only) epochs, seed {config.seed}"
+    return Run(
+        config, device, mnist, train_data, decoder_data, test_data, model, optimizer, averaged, round(data_seconds, 1)
     )
-    history: list[dict[str, Any]] = []
-    total_epochs = config.epochs + config.decoder_epochs
-    for epoch in range(start, total_epochs):
-        if epoch == config.epochs:  # the decoder-only phase starts from the averaged weights
-            adopt_average(model, averaged)
-        began = time.perf_counter()
-        lr = set_learning_rate(optimizer, config, epoch)
-        routed = epoch < config.epochs
-        record: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "phase": "routed" if routed else "decoder",
-            "lr": lr,
-            **train_epoch(
-                model, optimizer, train_data if routed else decoder_data, config, epoch, averaged if routed else None
-            ),
-        }
-        evaluated = model
-        if routed and averaged is not None:  # the average is reported; the last step's accuracy beside it
-            record["last_step_accuracy"] = evaluate(model, test_data)["accuracy"]
-            evaluated = cast(RoutedVAE, averaged.module)
-        record.update(evaluate(evaluated, test_data), seconds=time.perf_counter() - began)
-        history.append(record)
-        print(log_line(epoch + 1, total_epochs, record), flush=True)
-        with log_path.open("a") as log:
-            log.write(json.dumps(record) + "\n")
-        save_checkpoint(checkpoint, model, optimizer, epoch + 1, averaged)
+
+
+def start_epoch(run: Run) -> int:
+    """Epochs already done: restored from the checkpoint with --resume, else 0 with a fresh metrics log."""
+    run_dir = run.config.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if run.config.resume:
+        return load_checkpoint(checkpoint_path(run_dir), run.model, run.optimizer, run.averaged)
+    metrics_path(run_dir).write_text("")
+    return 0
+
+
+def score_on_test_set(run: Run, routed: bool) -> dict[str, float]:
+    """Test accuracy and reconstruction error of the weights that count: during routed epochs with a weight
+    average, the average's, with the last step's accuracy beside it."""
+    if not routed or run.averaged is None:
+        return evaluate(run.model, run.test_data)
+    last_step = evaluate(run.model, run.test_data)["accuracy"]
+    return {"last_step_accuracy": last_step, **evaluate(cast(RoutedVAE, run.averaged.module), run.test_data)}
+
+
+def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
+    """Train epoch ``epoch`` (from 0) and test it; returns its record."""
+    config = run.config
+    routed = epoch < config.epochs
+    if epoch == config.epochs:  # the decoder-only phase starts from the averaged weights
+        adopt_average(run.model, run.averaged)
+    began = time.perf_counter()
+    lr = set_learning_rate(run.optimizer, config, epoch)
+    data, averaged = (run.train_data, run.averaged) if routed else (run.decoder_data, None)
+    losses = train_epoch(run.model, run.optimizer, data, config, epoch, averaged)
+    record: dict[str, Any] = {"epoch": epoch + 1, "phase": "routed" if routed else "decoder", "lr": lr, **losses}
+    record.update(score_on_test_set(run, routed), seconds=time.perf_counter() - began)
+    return record
+
+
+def record_epoch(run: Run, record: dict[str, Any]) -> None:
+    """Log the epoch's record and checkpoint the state after it."""
+    config = run.config
+    log_epoch(config.run_dir, config.epochs + config.decoder_epochs, record)
+    save_checkpoint(checkpoint_path(config.run_dir), run.model, run.optimizer, record["epoch"], run.averaged)
+
+
+def train(config: TrainConfig, mnist: Mnist | None = None) -> TrainResult:
+    """Train a routed VAE from ``config``; checkpoints and a JSONL log go to ``config.run_dir``."""
+    run = set_up(config, mnist)
+    start = start_epoch(run)
+    print(
+        f"Training on {run.device}: {len(run.decoder_data)} MNIST + {config.printed_digits} printed "
+        f"images, {config.epochs} routed + {config.decoder_epochs} decoder-only (MNIST only) epochs, seed {config.seed}"
+    )
+    history = []
+    for epoch in range(start, config.epochs + config.decoder_epochs):
+        history.append(run_epoch(run, epoch))
+        record_epoch(run, history[-1])
     if config.decoder_epochs == 0:  # the export gets the averaged weights (the checkpoint keeps the last step's)
-        adopt_average(model, averaged)
-    return TrainResult(model=model.cpu(), mnist=mnist, history=history, data_seconds=round(data_seconds, 1))
+        adopt_average(run.model, run.averaged)
+    return TrainResult(model=run.model.cpu(), mnist=run.mnist, history=history, data_seconds=run.data_seconds)
 
 
 def config_as_json(config: TrainConfig) -> dict[str, Any]:

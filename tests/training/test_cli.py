@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.__main__ import build_parser, config_from_args, main
+from training.cli import build_parser, config_from_args, main
 from training.config import SEED_RECIPE
 
 
@@ -14,13 +14,13 @@ from training.config import SEED_RECIPE
     ("argv", "message"),
     [
         (["--epochs", "0"], "--epochs: must be a whole number >= 1, got 0"),
-        (["--batch-size", "abc"], "--batch-size: invalid positive_int value: 'abc'"),
+        (["--batch-size", "abc"], "--batch-size: must be a whole number >= 1, got abc"),
         (["--lr", "-1"], "--lr: must be a number > 0, got -1"),
         (["--kl-weight", "nan"], "--kl-weight: must be a number >= 0, got nan"),
         (["--preset", "fastest"], "--preset: invalid choice: 'fastest'"),
         (["--device"], "--device: expected one argument"),
-        (["--shift-pixels", "-1"], "--shift-pixels: must be a whole number >= 0, got -1"),
-        (["--shift-pixels", "9"], "--shift-pixels: must be at most 6 pixels, got 9"),
+        (["--shift-pixels", "-1"], "--shift-pixels: must be a whole number in [0, 6], got -1"),
+        (["--shift-pixels", "9"], "--shift-pixels: must be a whole number in [0, 6], got 9"),
         (["--inhibition-share", "0"], "--inhibition-share: must be a number in (0, 1], got 0"),
         (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     ],
@@ -46,7 +46,7 @@ def test_empty_data_dir_explains_expected_files(tmp_path: Path, capsys: pytest.C
 
 
 def test_resume_without_checkpoint_is_reported(tmp_path: Path) -> None:
-    from training.train import load_checkpoint
+    from training.checkpoint import load_checkpoint
 
     with pytest.raises(FileNotFoundError, match="train without --resume first"):
         load_checkpoint(tmp_path / "checkpoint.pt", None, None, None)  # type: ignore[arg-type]

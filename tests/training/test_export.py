@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from tests.conftest import TINY_MODEL
+from training.card import card_path
 from training.config import TrainConfig
 from training.data import Mnist
-from training.export import card_path, export_model, parity_error, script_model
+from training.export import export_model, parity_error, script_model
 from training.model import RoutedVAE
 from training.train import train
 
