@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("service", "training", "mnist_form", "bench")
+PACKAGES = ("service", "training", "mnist_form", "bench", "client")
 MAX_FUNCTION_LINES = 60
 MAX_FILE_LINES = 400
 

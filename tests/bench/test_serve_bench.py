@@ -39,7 +39,7 @@ def test_profile_summary_groups_samples_by_area(tmp_path: Path) -> None:
     profile = tmp_path / "profile.txt"
     profile.write_text(
         "main;run (uvicorn/main.py:1);ModelRunner.encode (service/model.py:90) 6\n"
-        "main;classify_images (service/image_routes.py:9);to_mnist_form (service/images.py:3);load (PIL/ImageFile.py:4) 3\n"
+        "main;classify_images (service/image_routes.py:9);to_mnist_form (service/images.py:3);load (PIL/Image.py:4) 3\n"
         "main;mystery (elsewhere.py:1) 1\n"
     )
     summary = summarise(read_stacks(profile), top=2)

@@ -12,37 +12,20 @@ from PIL import Image
 
 from routed_vae_client import calls
 from routed_vae_client.calls import Call, Plan
-from routed_vae_client.config import MAX_BATCH, ClientConfig
+from routed_vae_client.config import ClientBase
 from routed_vae_client.errors import RoutedVAEConnectionError, connection_error
 from routed_vae_client.inputs import ImageInput
 from routed_vae_client.results import Prediction, Sample
 from routed_vae_client.retrying import RetryBudget
-from routed_vae_client.version import __version__
 
 ResultT = TypeVar("ResultT")
 
 
-class Client:
-    """The routed-vae service from Python, e.g. ``Client().classify(["seven.png"])[0].digit``.
+class Client(ClientBase):
+    """The routed-vae service from Python, e.g. ``Client().classify(["seven.png"])[0].digit``."""
 
-    ``base_url`` defaults to ROUTED_VAE_URL, else http://127.0.0.1:8000; ``api_key`` to ROUTED_VAE_API_KEY.
-    A 503 or 429 is retried after its Retry-After, at most ``retries`` times and never past ``timeout``
-    seconds from the request's start; ``timeout`` also bounds each request.
-    """
-
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 30.0,
-        retries: int = 3,
-        *,
-        batch_size: int = MAX_BATCH,
-    ) -> None:
-        self.config = ClientConfig.resolve(base_url, api_key, timeout, retries, batch_size)
-        self._http = httpx.Client(
-            base_url=self.config.base_url, headers=self.config.headers(__version__), timeout=self.config.timeout
-        )
+    def _open_transport(self) -> None:
+        self._http = httpx.Client(**self.http_options())
 
     def classify(self, images: Iterable[ImageInput], preprocess: str = "auto") -> list[Prediction]:
         """Digit, confidence and latent per image, e.g. ``client.classify(["seven.png"])[0].digit == 7``."""

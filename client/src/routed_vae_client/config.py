@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
+
+from routed_vae_client.version import __version__
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 URL_VARIABLE = "ROUTED_VAE_URL"
@@ -48,3 +51,36 @@ class ClientConfig:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
+
+
+class ClientBase:
+    """What Client and AsyncClient share; they differ only in their httpx transport.
+
+    ``base_url`` defaults to ROUTED_VAE_URL, else http://127.0.0.1:8000; ``api_key`` to ROUTED_VAE_API_KEY.
+    A 503 or 429 is retried after its Retry-After, at most ``retries`` times and never past ``timeout``
+    seconds from the request's start; ``timeout`` also bounds each request.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+        *,
+        batch_size: int = MAX_BATCH,
+    ) -> None:
+        self.config = ClientConfig.resolve(base_url, api_key, timeout, retries, batch_size)
+        self._open_transport()
+
+    def _open_transport(self) -> None:
+        """Creates the subclass's httpx client from ``http_options()``."""
+        raise NotImplementedError
+
+    def http_options(self) -> dict[str, Any]:
+        """Keyword arguments for httpx.Client or httpx.AsyncClient."""
+        return {
+            "base_url": self.config.base_url,
+            "headers": self.config.headers(__version__),
+            "timeout": self.config.timeout,
+        }
