@@ -6,9 +6,8 @@ import argparse
 import gc
 import sys
 
-import uvicorn
-
 from service.config import Settings
+from service.drain import run_with_drain
 from service.logs import configure_logging
 from service.main import create_app
 from service.model import ModelLoadError, ModelRunner
@@ -35,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     # load those pauses made the slowest 1 % of requests (bench/serve.py, BENCHMARKS.md).
     gc.collect()
     gc.freeze()
-    uvicorn.run(
+    run_with_drain(
         app,
+        app.state,
+        settings.drain_seconds,
         host=settings.host,
         port=settings.port,
         log_config=None,

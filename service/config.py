@@ -39,7 +39,16 @@ class Settings(BaseSettings):
     )
     max_concurrent_requests: int = Field(64, ge=1, description="in-flight inference requests before 503")
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with 503 when overloaded")
-    graceful_shutdown_seconds: int = Field(10, ge=0, description="time in-flight requests get after SIGTERM")
+    drain_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=300,
+        description="after SIGTERM: seconds of answering requests with /readyz at 503 before shutting down "
+        "(Kubernetes: time for endpoints and proxies to drop the pod); 0 = shut down at once",
+    )
+    graceful_shutdown_seconds: int = Field(
+        10, ge=0, description="time in-flight requests get once shutdown starts (after the drain period)"
+    )
     keep_alive_seconds: int = Field(5, ge=1, description="idle keep-alive connection timeout")
     log_level: str = Field("info", description="debug, info, warning or error")
 

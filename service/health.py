@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.errors import not_ready_response
+from service.errors import error_response, not_ready_response
 from service.schemas import ErrorResponse
 
 router = APIRouter(tags=["operations"])
@@ -23,6 +23,8 @@ async def read_readiness(request: Request) -> JSONResponse:
     """Readiness: 200 once the model is loaded and warmed, 503 before that and while shutting down."""
     if getattr(request.app.state, "ready", False):
         return JSONResponse({"status": "ready"})
+    if getattr(request.app.state, "draining", False):
+        return error_response("not_ready", "The server is shutting down.", headers={"Retry-After": "1"})
     return not_ready_response()
 
 

@@ -46,8 +46,8 @@ def test_sigterm_lets_in_flight_requests_finish(tiny_model_path: Path) -> None:
         for thread in threads:
             thread.join(timeout=60)
         assert results == [200, 200, 200, 200]
-        # uvicorn re-raises the captured SIGTERM after its graceful shutdown, so -SIGTERM is a clean exit.
-        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        # With no drain period (the default) shutdown starts at once, and a clean stop exits 0.
+        assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             process.kill()
