@@ -115,14 +115,18 @@ class RssSampler:
 
 
 async def client_loop(
-    http: httpx.AsyncClient, calls: list[Call], offset: int, deadline: float, tally: Counter[int]
+    http: httpx.AsyncClient, calls: list[Call], offset: int, deadline: float, tally: Counter[str]
 ) -> None:
     index = offset
     while time.monotonic() < deadline:
         call = calls[index % len(calls)]
         index += 1
-        response = await http.post(call.path, content=call.body, headers={"Content-Type": call.content_type})
-        tally[response.status_code] += 1
+        try:
+            response = await http.post(call.path, content=call.body, headers={"Content-Type": call.content_type})
+        except httpx.TransportError as error:  # counted, not fatal: the figures say how many there were
+            tally[type(error).__name__] += 1
+            continue
+        tally[str(response.status_code)] += 1
         if response.status_code == 503:
             await asyncio.sleep(0.05)  # shed: retry soon, far sooner than the Retry-After asks
 
@@ -150,9 +154,9 @@ class ReadinessPoller:
             self.stop.wait(0.1)
 
 
-async def overload(url: str, clients: int, seconds: float) -> Counter[int]:
-    """``clients`` loops posting the request mix for ``seconds``; the count of each status."""
-    calls, tally = request_mix(), Counter[int]()
+async def overload(url: str, clients: int, seconds: float) -> Counter[str]:
+    """``clients`` loops posting the request mix for ``seconds``; the count of each status (or transport error)."""
+    calls, tally = request_mix(), Counter[str]()
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
