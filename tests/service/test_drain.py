@@ -79,7 +79,7 @@ def test_sigterm_under_load_unready_at_once_answers_during_drain_and_exits_0(
     url, process = draining_service
     wait_ready(url)
     load = Load(url, photo_files(8))
-    threads = [threading.Thread(target=load.loop) for _ in range(3)]
+    threads = [threading.Thread(target=load.loop) for _ in range(2)]
     for thread in threads:
         thread.start()
     with httpx.Client(timeout=5) as probe:
