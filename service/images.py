@@ -128,11 +128,14 @@ def luminance(file: ImageFile, upright: bool) -> np.ndarray:
         # An unusual chunk or damaged data: Pillow reads it, or says what is wrong with it.
         file = open_with_pillow(file.data, ImageLimits(len(file.data), file.pixels))
     assert file.pillow is not None
-    with pillow_errors():
-        file.pillow.seek(0)  # animated GIF/WebP: the first frame only
-        file.pillow.load()
-    image = (ImageOps.exif_transpose(file.pillow) or file.pillow) if upright else file.pillow
-    return to_grayscale(image)
+    try:
+        with pillow_errors():
+            file.pillow.seek(0)  # animated GIF/WebP: the first frame only
+            file.pillow.load()
+        image = (ImageOps.exif_transpose(file.pillow) or file.pillow) if upright else file.pillow
+        return to_grayscale(image)
+    finally:
+        file.pillow.close()  # frees the decoded pixels now, not when the whole request is done
 
 
 def to_mnist_form(file: ImageFile, preprocess: str) -> np.ndarray:
