@@ -6,7 +6,7 @@ import argparse
 import gc
 import sys
 
-from service.config import Settings
+from service.config import ConfigurationError, Settings
 from service.drain import run_with_drain
 from service.logs import configure_logging
 from service.main import create_app
@@ -25,10 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     try:
         runner = ModelRunner.load(settings.model_path)  # fail fast, before the port opens
-    except ModelLoadError as error:
+        app = create_app(settings, runner)
+    except (ModelLoadError, ConfigurationError) as error:
         print(f"error: cannot start: {error}", file=sys.stderr)
         return 2
-    app = create_app(settings, runner)
     # What exists now (torch, the model, FastAPI's routes and schemas) lives until exit: move it out of the
     # collector's reach. Otherwise every full collection walks all of it, about 0.2 s on this CPU, and under
     # load those pauses made the slowest 1 % of requests (bench/serve.py, BENCHMARKS.md).

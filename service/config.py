@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "routed-vae.pt"
@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     )
     keep_alive_seconds: int = Field(5, ge=1, description="idle keep-alive connection timeout")
     log_level: str = Field("info", description="debug, info, warning or error")
+    # Security for a public deployment (SECURITY.md); all off by default.
+    api_keys: SecretStr = Field(
+        SecretStr(""), description="comma-separated API keys; any key set makes every model endpoint need one"
+    )
+    api_keys_file: Path | None = Field(
+        None, description="file of API keys, one per line, or sha256:<hex> lines (a Docker or Kubernetes secret)"
+    )
+
+
+class ConfigurationError(ValueError):
+    """A setting that cannot be used (an unreadable key file, a bad origin, a taken metrics port)."""
 
 
 @lru_cache

@@ -27,3 +27,16 @@ FIXED_PATHS = frozenset(
 def runs_inference(path: str) -> bool:
     """True for requests that the overload limit counts."""
     return path in INFERENCE_PATHS
+
+
+# Reachable without an API key when keys are set (service/auth.py); every other path needs one, so a route
+# added later is protected unless it is listed here. Probes, the demo page and its files, and the API docs.
+DOCS = "/docs"
+OPENAPI = "/openapi.json"
+OPEN_PATHS = frozenset({LIVENESS, READINESS, DEMO_PAGE, DOCS, DOCS + "/oauth2-redirect", OPENAPI})
+OPEN_PREFIXES = (STATIC + "/", "/v2/health/")
+
+
+def is_open(path: str) -> bool:
+    """True for paths served without an API key; a prefix never opens a path that climbs out with '..'."""
+    return path in OPEN_PATHS or (path.startswith(OPEN_PREFIXES) and ".." not in path)

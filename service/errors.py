@@ -18,6 +18,7 @@ STATUS_OF_CODE = {
     "invalid_json": 400,
     "empty_body": 400,
     "invalid_multipart": 400,
+    "unauthorized": 401,
     "not_found": 404,
     "method_not_allowed": 405,
     "not_acceptable": 406,

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-EXTRA_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "client")
+EXTRA_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "client", "key_id")
 
 
 class JsonFormatter(logging.Formatter):

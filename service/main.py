@@ -26,6 +26,7 @@ from service.model import ModelRunner
 from service.openapi import install_openapi
 from service.sampling import LatentSampler
 from service.schemas import MAX_LATENT
+from service.security import install_security
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 logger = logging.getLogger("service.main")
@@ -95,5 +96,6 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
         max_in_flight=settings.max_concurrent_requests,
         retry_after=settings.retry_after_seconds,
     )
+    install_security(app, settings)  # API keys: answered before any body is read
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

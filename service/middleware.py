@@ -70,17 +70,17 @@ class RequestContextMiddleware:
         self.metrics.requests.labels(endpoint, scope["method"], str(status)).inc()
         self.metrics.latency.labels(endpoint).observe(seconds)
         client = scope.get("client")
-        logger.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-                "client": client[0] if client else None,
-            },
-        )
+        extra = {
+            "request_id": request_id,
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "client": client[0] if client else None,
+        }
+        if "key_id" in scope["state"]:  # set by service/auth.py: a short hash naming the key, never the key
+            extra["key_id"] = scope["state"]["key_id"]
+        logger.info("request", extra=extra)
 
 
 class OverloadMiddleware:

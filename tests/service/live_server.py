@@ -17,8 +17,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_service(model: Path, port: int, stderr: int | None = subprocess.PIPE) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ROUTED_VAE_PORT": str(port), "ROUTED_VAE_MODEL_PATH": str(model)}
+def start_service(
+    model: Path, port: int, stderr: int | None = subprocess.PIPE, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``env``: extra ROUTED_VAE_* settings for this server."""
+    env = {**os.environ, **(env or {}), "ROUTED_VAE_PORT": str(port), "ROUTED_VAE_MODEL_PATH": str(model)}
     return subprocess.Popen([sys.executable, "-m", "service"], env=env, stderr=stderr)
 
 
