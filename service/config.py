@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None, description="file of API keys, one per line, or sha256:<hex> lines (a Docker or Kubernetes secret)"
     )
+    rate_limit_rps: float = Field(
+        0.0, ge=0, description="requests per second per API key (per client address without keys); 0 = off"
+    )
+    rate_limit_burst: int = Field(0, ge=0, description="requests a client may send at once; 0 = the rate, at least 1")
 
 
 class ConfigurationError(ValueError):

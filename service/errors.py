@@ -35,6 +35,7 @@ STATUS_OF_CODE = {
     "corrupt_image": 422,
     "blank_image": 422,
     "wrong_image_size": 422,
+    "rate_limited": 429,
     "not_ready": 503,
     "overloaded": 503,
     "internal_error": 500,

@@ -96,6 +96,6 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
         max_in_flight=settings.max_concurrent_requests,
         retry_after=settings.retry_after_seconds,
     )
-    install_security(app, settings)  # API keys: answered before any body is read
+    install_security(app, settings)  # API keys, rate limit: answered before any body is read
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -30,6 +30,9 @@ class Metrics:
             "routed_vae_in_flight_requests", "inference requests being served", registry=self.registry
         )
         self.rejected = self.counter("routed_vae_overload_rejections", "requests answered 503 because of overload")
+        self.rate_limited = self.counter(
+            "routed_vae_rate_limited", "requests answered 429 because their client was over its rate limit"
+        )
         self.model_info = Info("routed_vae_model", "the loaded model", registry=self.registry)
 
     def counter(self, name: str, documentation: str, *labels: str) -> Counter:

@@ -1,6 +1,7 @@
 """Assembles the security layers from the settings; each is added only when configured.
 
-API keys answer before the body is read or an inference slot is taken.
+Order, outermost first (Starlette runs the last added first): API keys, then the rate limit, keyed by the
+accepted key. Both answer before the body is read or an inference slot is taken.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from service.api_keys import key_ring
 from service.auth import ApiKeyMiddleware
 from service.config import Settings
 from service.endpoints import is_open
+from service.rate_limit import RateLimitMiddleware
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"},
@@ -23,6 +25,13 @@ SECURITY_SCHEMES = {
 def install_security(app: FastAPI, settings: Settings) -> None:
     """Adds the security middleware; raises ConfigurationError for unusable key files."""
     keys = key_ring(settings)
+    if settings.rate_limit_rps > 0:
+        app.add_middleware(
+            RateLimitMiddleware,
+            metrics=app.state.metrics,
+            rate=settings.rate_limit_rps,
+            burst=settings.rate_limit_burst,
+        )
     if keys:
         app.add_middleware(ApiKeyMiddleware, keys=keys)
         document_keys(app)
