@@ -62,6 +62,7 @@ class Settings(BaseSettings):
         0.0, ge=0, description="requests per second per API key (per client address without keys); 0 = off"
     )
     rate_limit_burst: int = Field(0, ge=0, description="requests a client may send at once; 0 = the rate, at least 1")
+    cors_origins: str = Field("", description="comma-separated origins whose pages may call the API; empty = none")
 
 
 class ConfigurationError(ValueError):

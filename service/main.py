@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
         # FastAPI's native OpenTelemetry looks up the global providers on every request (8 µs here) only to find
         # them unconfigured; this service reports through /metrics and its JSON logs instead.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        redoc_url=None,  # one docs page, /docs, under its own Content-Security-Policy (service/security_headers.py)
+        swagger_ui_parameters={"validatorUrl": None},  # no badge that sends the schema's URL to swagger.io
     )
     app.state.metrics = Metrics()
     app.state.ready = False
@@ -96,6 +98,6 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
         max_in_flight=settings.max_concurrent_requests,
         retry_after=settings.retry_after_seconds,
     )
-    install_security(app, settings)  # API keys, rate limit: answered before any body is read
+    install_security(app, settings)  # headers, CORS, API keys, rate limit: answered before any body is read
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

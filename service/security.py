@@ -1,7 +1,8 @@
-"""Assembles the security layers from the settings; each is added only when configured.
+"""Assembles the security layers from the settings; each is added only when configured, except the headers.
 
-Order, outermost first (Starlette runs the last added first): API keys, then the rate limit, keyed by the
-accepted key. Both answer before the body is read or an inference slot is taken.
+Order, outermost first (Starlette runs the last added first): security headers on every response, CORS
+(so that preflights and 401/429 answers carry CORS headers for listed origins), API keys, then the rate
+limit, keyed by the accepted key. All of them answer before the body is read or an inference slot is taken.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from fastapi import FastAPI
 from service.api_keys import key_ring
 from service.auth import ApiKeyMiddleware
 from service.config import Settings
+from service.cors import CorsAllowlistMiddleware, parse_origins
 from service.endpoints import is_open
 from service.rate_limit import RateLimitMiddleware
+from service.security_headers import SecurityHeadersMiddleware
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"},
@@ -23,8 +26,9 @@ SECURITY_SCHEMES = {
 
 
 def install_security(app: FastAPI, settings: Settings) -> None:
-    """Adds the security middleware; raises ConfigurationError for unusable key files."""
+    """Adds the security middleware; raises ConfigurationError for unusable key files or origins."""
     keys = key_ring(settings)
+    origins = parse_origins(settings.cors_origins)
     if settings.rate_limit_rps > 0:
         app.add_middleware(
             RateLimitMiddleware,
@@ -35,6 +39,9 @@ def install_security(app: FastAPI, settings: Settings) -> None:
     if keys:
         app.add_middleware(ApiKeyMiddleware, keys=keys)
         document_keys(app)
+    if origins:
+        app.add_middleware(CorsAllowlistMiddleware, origins=origins)
+    app.add_middleware(SecurityHeadersMiddleware)
 
 
 def document_keys(app: FastAPI) -> None:

@@ -105,8 +105,10 @@ function showPrediction(prediction, seenImageSrc, caption) {
   prediction.latent.forEach((value, k) => {
     const row = document.createElement("div");
     row.className = k === prediction.digit ? "bar top" : "bar";
-    row.innerHTML = `<span>${k}</span><div class="track"><div class="fill" style="width:${(100 * value) / top}%"></div></div>
+    row.innerHTML = `<span>${k}</span><div class="track"><div class="fill"></div></div>
       <span>${value.toFixed(2)}</span>`;
+    // Set through the DOM: the Content-Security-Policy refuses inline style attributes.
+    row.querySelector(".fill").style.width = `${(100 * value) / top}%`;
     bars.appendChild(row);
   });
   setLatent(prediction.latent);

@@ -58,7 +58,7 @@ def page(browser: object, server: str) -> Iterator[object]:
     page.on("console", lambda message: page.console_errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
     page.goto(server)
-    page.wait_for_function("document.getElementById('output-image').src.startsWith('blob:')")
+    page.wait_for_function("() => document.getElementById('output-image').src.startsWith('blob:')")
     yield page
     assert page.console_errors == [], page.console_errors
     context.close()
@@ -71,7 +71,7 @@ def output_src(page: object) -> str:
 def test_moving_slider_3_changes_the_output_image(page: object) -> None:
     before = output_src(page)
     page.get_by_test_id("slider-3").fill("2.5")  # type: ignore[attr-defined]
-    page.wait_for_function(f"document.getElementById('output-image').src !== '{before}'")  # type: ignore[attr-defined]
+    page.wait_for_function(f"() => document.getElementById('output-image').src !== '{before}'")  # type: ignore[attr-defined]
     assert output_src(page) != before
     assert page.locator("#value-3").text_content() == "2.50"  # type: ignore[attr-defined]
 
@@ -81,7 +81,7 @@ def test_random_test_digit_predicts_the_label_mostly(page: object) -> None:
     trials = 12
     for _ in range(trials):
         page.get_by_test_id("random-digit").click()  # type: ignore[attr-defined]
-        page.wait_for_function("document.getElementById('status').textContent.startsWith('Random test digit')")  # type: ignore[attr-defined]
+        page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Random test digit')")  # type: ignore[attr-defined]
         status = page.locator("#status").text_content()  # type: ignore[attr-defined]
         label = status.split("label ")[1].split(",")[0]
         predicted = page.get_by_test_id("prediction").text_content()  # type: ignore[attr-defined]
@@ -100,7 +100,7 @@ def draw(page: object, points: list[tuple[float, float]]) -> str:
     for point in xy[1:]:
         mouse.move(*point, steps=4)
     mouse.up()
-    page.wait_for_function("document.getElementById('status').textContent.startsWith('Your drawing')")  # type: ignore[attr-defined]
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Your drawing')")  # type: ignore[attr-defined]
     return str(page.get_by_test_id("prediction").text_content())  # type: ignore[attr-defined]
 
 
@@ -128,9 +128,9 @@ def test_screenshots(browser: object, server: str, width: int, name: str) -> Non
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": width, "height": 900})  # type: ignore[attr-defined]
     page.goto(server)
-    page.wait_for_function("document.getElementById('output-image').src.startsWith('blob:')")
+    page.wait_for_function("() => document.getElementById('output-image').src.startsWith('blob:')")
     page.get_by_test_id("random-digit").click()
-    page.wait_for_function("document.getElementById('status').textContent.startsWith('Random test digit')")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Random test digit')")
     path = SCREENSHOTS / f"demo-{name}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
