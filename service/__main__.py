@@ -10,6 +10,7 @@ from service.config import ConfigurationError, Settings
 from service.drain import run_with_drain
 from service.logs import configure_logging
 from service.main import create_app
+from service.metrics_server import serve_metrics_port
 from service.model import ModelLoadError, ModelRunner
 
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runner = ModelRunner.load(settings.model_path)  # fail fast, before the port opens
         app = create_app(settings, runner)
+        serve_metrics_port(settings, app.state.metrics.registry)
     except (ModelLoadError, ConfigurationError) as error:
         print(f"error: cannot start: {error}", file=sys.stderr)
         return 2

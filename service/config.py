@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None, description="file of API keys, one per line, or sha256:<hex> lines (a Docker or Kubernetes secret)"
     )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="serve /metrics only on this port, without a key; 0 = on the main port"
+    )
     rate_limit_rps: float = Field(
         0.0, ge=0, description="requests per second per API key (per client address without keys); 0 = off"
     )

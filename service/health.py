@@ -10,6 +10,7 @@ from service.errors import error_response, not_ready_response
 from service.schemas import ErrorResponse
 
 router = APIRouter(tags=["operations"])
+metrics_router = APIRouter(tags=["operations"])  # left out when ROUTED_VAE_METRICS_PORT serves metrics
 
 
 @router.get("/healthz")
@@ -28,7 +29,7 @@ async def read_readiness(request: Request) -> JSONResponse:
     return not_ready_response()
 
 
-@router.get("/metrics", response_class=Response)
+@metrics_router.get("/metrics", response_class=Response)
 async def read_metrics(request: Request) -> Response:
     """Prometheus metrics in text format."""
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

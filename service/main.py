@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
     add_image_routes(app)  # first: the router tries routes in order, and these carry most requests
     app.include_router(api.router)
     app.include_router(health.router)
+    if not settings.metrics_port:  # else /metrics is served on that port alone (service/metrics_server.py)
+        app.include_router(health.metrics_router)
     app.mount(STATIC, StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get(DEMO_PAGE, include_in_schema=False)
