@@ -15,8 +15,60 @@ const $ = (id) => document.getElementById(id);
 
 function setStatus(text) { $("status").textContent = text; }
 
+// --- API keys -------------------------------------------------------------------------------
+// A deployment with API keys answers 401 without one: ask for a key, keep it for this tab only
+// (sessionStorage; sent in the Authorization header, never in a URL) and retry.
+
+const KEY_STORAGE = "routed-vae-api-key";
+let keyRequest = null; // one dialog at a time, however many requests were refused meanwhile
+
+function showKeyState() { $("forget-key").hidden = !sessionStorage.getItem(KEY_STORAGE); }
+
+function askForKey(rejected) {
+  if (keyRequest) return keyRequest;
+  keyRequest = new Promise((resolve, reject) => {
+    const dialog = $("key-dialog");
+    $("key-error").textContent = rejected ? "That key was not accepted; try another." : "";
+    $("key-input").value = "";
+    dialog.addEventListener("close", () => {
+      keyRequest = null;
+      const key = dialog.returnValue === "use" ? $("key-input").value.trim() : "";
+      $("key-input").value = "";
+      if (!key) { reject(new Error("this server needs an API key")); return; }
+      sessionStorage.setItem(KEY_STORAGE, key);
+      showKeyState();
+      resolve(key);
+    }, { once: true });
+    dialog.showModal();
+  });
+  return keyRequest;
+}
+
+// fetch, with the stored API key; on a 401 asks for a key and tries again (until the dialog is cancelled).
+async function apiFetch(path, options = {}) {
+  for (;;) {
+    const key = sessionStorage.getItem(KEY_STORAGE);
+    const headers = { ...(options.headers || {}) };
+    if (key) headers.Authorization = `Bearer ${key}`;
+    const response = await fetch(path, { ...options, headers });
+    if (response.status !== 401) return response;
+    if (key && sessionStorage.getItem(KEY_STORAGE) === key) sessionStorage.removeItem(KEY_STORAGE);
+    showKeyState();
+    await askForKey(Boolean(key));
+  }
+}
+
+function setUpKeys() {
+  showKeyState();
+  $("forget-key").addEventListener("click", () => {
+    sessionStorage.removeItem(KEY_STORAGE);
+    showKeyState();
+    setStatus("API key forgotten.");
+  });
+}
+
 async function postJson(path, body, accept = "application/json") {
-  const response = await fetch(path, {
+  const response = await apiFetch(path, {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: accept },
     body: JSON.stringify(body),
@@ -225,7 +277,7 @@ function oneHot(k) {
 
 async function loadModelCard() {
   try {
-    const card = await (await fetch("/v1/model")).json();
+    const card = await (await apiFetch("/v1/model")).json();
     state.sliderMax = card.slider_max || 3;
     const stats = card.latent_statistics && card.latent_statistics.per_digit;
     if (stats) state.digitMeans = stats.map((digit) => digit.mean);
@@ -245,6 +297,7 @@ async function loadSamples() {
 }
 
 async function main() {
+  setUpKeys();
   await loadModelCard();
   buildSliders();
   for (const id of ["morph-from", "morph-to"]) {
