@@ -30,7 +30,13 @@ KUSTOMIZATIONS = kustomizations()
 
 def test_the_expected_kustomizations_are_found() -> None:
     names = {str(path.relative_to(DEPLOY)) for path in KUSTOMIZATIONS}
-    assert names == {"kubernetes", "kubernetes/base", "kubernetes/overlays/prometheus", "kserve"}
+    assert names == {
+        "kubernetes",
+        "kubernetes/base",
+        "kubernetes/overlays/prometheus",
+        "kubernetes/overlays/api-keys",
+        "kserve",
+    }
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda path: str(path.relative_to(DEPLOY)))
