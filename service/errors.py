@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mnist_form.errors import InputError
+from service.endpoints import speaks_oip
 
 logger = logging.getLogger("service.errors")
 
@@ -75,6 +76,18 @@ def error_response(code: str, message: str, details: Any = None, headers: dict[s
     return JSONResponse(error_body(code, message, details), status_code=status_of(code), headers=headers)
 
 
+def protocol_error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The Open Inference Protocol's error shape, {"error": "<message>"}, which v2 clients parse."""
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def error_response_at(path: str, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """``error_response`` for a request to ``path``: in the protocol's shape on its v2 paths."""
+    if speaks_oip(path):
+        return protocol_error_response(status_of(code), message, headers)
+    return error_response(code, message, headers=headers)
+
+
 def not_ready_response() -> JSONResponse:
     return error_response("not_ready", NOT_READY_MESSAGE, headers={"Retry-After": "1"})
 
@@ -121,13 +134,17 @@ def http_error_message(request: Request, error: StarletteHTTPException) -> str:
 
 async def handle_http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if speaks_oip(request.url.path):
+        message = http_error_message(request, error)
+        return protocol_error_response(error.status_code, message, getattr(error, "headers", None))
     body = error_body(CODE_OF_STATUS.get(error.status_code, "http_error"), http_error_message(request, error))
     return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 
 
 async def handle_unexpected_error(request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response("internal_error", "Internal server error. This is a bug; it has been logged.")
+    message = "Internal server error. This is a bug; it has been logged."
+    return error_response_at(request.url.path, "internal_error", message)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -23,6 +23,7 @@ from service.inference import Inference, on_arrays
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, OverloadMiddleware, RequestContextMiddleware
 from service.model import ModelRunner
+from service.oip.routes import add_oip_routes
 from service.openapi import install_openapi
 from service.sampling import LatentSampler
 from service.schemas import MAX_LATENT
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
     app.include_router(health.router)
     if not settings.metrics_port:  # else /metrics is served on that port alone (service/metrics_server.py)
         app.include_router(health.metrics_router)
+    add_oip_routes(app, max_body_bytes=settings.max_body_bytes)
     app.mount(STATIC, StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get(DEMO_PAGE, include_in_schema=False)

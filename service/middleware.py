@@ -10,8 +10,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.endpoints import FIXED_PATHS, STATIC, runs_inference
-from service.errors import error_response
+from service.endpoints import FIXED_PATHS, STATIC, oip_infer_template, runs_inference
+from service.errors import error_response_at
 from service.metrics import Metrics
 
 logger = logging.getLogger("service.access")
@@ -27,6 +27,9 @@ def endpoint_label(scope: Scope) -> str:
     path: str = scope["path"]
     if path in FIXED_PATHS:
         return path
+    template = oip_infer_template(path)
+    if template is not None:
+        return template
     return STATIC if path.startswith(STATIC + "/") else "other"
 
 
@@ -97,7 +100,8 @@ class OverloadMiddleware:
             return
         if self.in_flight >= self.max_in_flight:
             self.metrics.rejected.inc()
-            response = error_response(
+            response = error_response_at(
+                scope["path"],
                 "overloaded",
                 f"The server is at its limit of {self.max_in_flight} concurrent requests; retry shortly.",
                 headers={"Retry-After": str(self.retry_after)},
@@ -131,7 +135,8 @@ class BodyLimitMiddleware:
             async with asyncio.timeout(self.timeout):  # no extra task per request, unlike wait_for
                 body = await self.read_body(receive)
         except TimeoutError:
-            await error_response("request_timeout", "The request body took too long to arrive.")(scope, receive, send)
+            message = "The request body took too long to arrive."
+            await error_response_at(scope["path"], "request_timeout", message)(scope, receive, send)
             return
         if body is None:
             await self.too_large(scope, receive, send)
@@ -179,5 +184,6 @@ class BodyLimitMiddleware:
         return replay_receive
 
     async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response("payload_too_large", f"The request body may be at most {self.max_bytes} bytes.")
+        message = f"The request body may be at most {self.max_bytes} bytes."
+        response = error_response_at(scope["path"], "payload_too_large", message)
         await response(scope, receive, send)
