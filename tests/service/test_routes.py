@@ -60,15 +60,20 @@ def test_metrics_label_requests_by_route_template(client: TestClient) -> None:
     assert "/no/such/path" not in metrics
 
 
+CODE_ARGUMENT = {"InputError": 0, "error_response": 0, "error_response_at": 1}  # which argument is the code
+
+
 def raised_codes(directory: Path) -> set[str]:
-    """Every literal code passed to InputError(...) or error_response(...) in a package's source."""
+    """Every literal code passed to InputError(...), error_response(...) or error_response_at(...) in a package."""
     codes = set()
     for path in directory.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("InputError", "error_response"):
-                first = node.args[0] if node.args else None
-                if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    codes.add(first.value)
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            position = CODE_ARGUMENT.get(node.func.id, len(node.args))
+            code = node.args[position] if position < len(node.args) else None
+            if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                codes.add(code.value)
     return codes
 
 
