@@ -94,6 +94,7 @@ class Payload:
     body: Path
     content_type: str
     accept: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)  # any other request headers
 
 
 def mnist_pngs(count: int) -> tuple[list[bytes], list[int]]:
@@ -214,6 +215,7 @@ def run_wrk(url: str, payload: Payload, connections: int, seconds: int) -> dict[
     command += ["-s", str(LUA_SCRIPT), url]
     env = {**os.environ, "BENCH_BODY": str(payload.body), "BENCH_CONTENT_TYPE": payload.content_type}
     env["BENCH_ACCEPT"] = payload.accept
+    env["BENCH_HEADERS"] = "\n".join(f"{name}: {value}" for name, value in payload.headers.items())
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     # wrk exits with up to ``connections`` requests still in flight. Measured back to back, the next run's
     # first requests queue behind that abandoned work and p99 at c=64 read 4-5x p50 for every server;
