@@ -42,10 +42,16 @@ EXTENSIONS = ["binary_tensor_data"]
 INLINE_BYTES = 64 * 1024
 
 
+def not_ready(request: Request) -> OipError:
+    """The 503 while the model loads, or while the server drains before shutting down."""
+    draining = getattr(request.app.state, "draining", False)
+    return OipError("The server is shutting down." if draining else NOT_READY_MESSAGE, 503)
+
+
 def loaded_inference(request: Request) -> Inference:
     inference: Inference | None = getattr(request.app.state, "inference", None)
     if inference is None:
-        raise OipError(NOT_READY_MESSAGE, 503)
+        raise not_ready(request)
     return inference
 
 
@@ -80,7 +86,7 @@ def metadata_response(request: Request, name: str, version: str | None) -> Respo
 def ready_response(request: Request, name: str, version: str | None) -> Response:
     spec, _, _ = served_model(request, name, version)
     if not getattr(request.app.state, "ready", False):
-        raise OipError(NOT_READY_MESSAGE, 503)
+        raise not_ready(request)
     return json_response(ModelReady(name=spec.name, ready=True))
 
 
@@ -144,7 +150,7 @@ async def read_server_live() -> Response:
 async def read_server_ready(request: Request) -> Response:
     """Server readiness: 200 once the models are loaded, 503 before that and while shutting down."""
     if not getattr(request.app.state, "ready", False):
-        raise OipError(NOT_READY_MESSAGE, 503)
+        raise not_ready(request)
     return json_response(ServerReady(ready=True))
 
 
