@@ -121,6 +121,17 @@ def test_before_the_model_is_loaded_v2_says_503(tiny_model_path: Path) -> None:
     assert_protocol_error(client.get("/v2/models/resnet50/ready"), 404)
 
 
+def test_while_draining_v2_is_unready_but_still_infers(client: TestClient) -> None:
+    state = client.app.state  # type: ignore[attr-defined]
+    state.ready, state.draining = False, True  # what service/drain.py sets on SIGTERM
+    try:
+        assert "shutting down" in assert_protocol_error(client.get("/v2/health/ready"), 503)
+        assert_protocol_error(client.get("/v2/models/routed-vae-encoder/ready"), 503)
+        assert client.post(ENCODER, json=encode_request()).status_code == 200
+    finally:
+        state.ready, state.draining = True, False
+
+
 def test_the_overload_limit_counts_v2_inference() -> None:
     assert endpoints.runs_inference(ENCODER)
     assert endpoints.runs_inference("/v2/models/routed-vae-classifier/versions/1.0.0/infer")
