@@ -6,7 +6,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api_keys import KeyRing, presented_key
 from service.endpoints import is_open
-from service.errors import error_response
+from service.errors import error_response_at
 
 MISSING = "This endpoint needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
 INVALID = "The API key is not valid."
@@ -32,7 +32,8 @@ class ApiKeyMiddleware:
         found = self.keys.match(key) if key is not None else None
         if found is None:
             message, challenge = (MISSING, CHALLENGE_MISSING) if key is None else (INVALID, CHALLENGE_INVALID)
-            response = error_response("unauthorized", message, headers={"WWW-Authenticate": challenge})
+            headers = {"WWW-Authenticate": challenge}
+            response = error_response_at(scope["path"], "unauthorized", message, headers=headers)
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["key_id"] = found

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.endpoints import is_open
-from service.errors import error_response
+from service.errors import error_response_at
 from service.metrics import Metrics
 
 # Clients remembered at once; the least recently seen is forgotten first (it starts again with a full bucket).
@@ -68,7 +68,8 @@ class RateLimitMiddleware:
             return
         self.metrics.rate_limited.inc()
         retry_after = max(1, math.ceil(wait))
-        response = error_response(
+        response = error_response_at(
+            scope["path"],
             "rate_limited",
             f"Too many requests: at most {self.buckets.rate:g} a second, {self.buckets.burst} at once; "
             f"retry in {retry_after} s.",

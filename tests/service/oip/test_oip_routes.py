@@ -110,6 +110,21 @@ def test_the_body_limit_answers_in_each_paths_shape(tiny_model_path: Path) -> No
     assert 'endpoint="/v2/models/{name}/infer",method="POST",status="413"' in metrics
 
 
+def test_keys_and_rate_limits_answer_v2_in_the_protocols_shape(tiny_model_path: Path) -> None:
+    key = "v2-test-key-0123456789"
+    settings = Settings(model_path=tiny_model_path, api_keys=key, rate_limit_rps=0.01, rate_limit_burst=1)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v2/health/ready").status_code == 200, "probes stay open"
+        refused = client.post(ENCODER, json=encode_request())
+        assert_protocol_error(refused, 401)
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        keyed = {"Authorization": f"Bearer {key}"}
+        assert client.post(ENCODER, json=encode_request(), headers=keyed).status_code == 200
+        limited = client.post(ENCODER, json=encode_request(), headers=keyed)
+        assert_protocol_error(limited, 429)
+        assert int(limited.headers["retry-after"]) >= 1
+
+
 def test_before_the_model_is_loaded_v2_says_503(tiny_model_path: Path) -> None:
     client = TestClient(create_app(Settings(model_path=tiny_model_path)))  # no `with`: the lifespan has not run
     assert client.get("/v2/health/live").json() == {"live": True}
