@@ -25,6 +25,7 @@ from service.config import Settings
 from service.main import create_app
 from tests.service.conftest import assert_error
 from tests.service.live_server import free_port, start_service, wait_ready
+from tests.service.oip.conftest import assert_protocol_error
 
 KEY_A = "live-alpha-0123456789abcdef"
 KEY_B = "live-bravo-0123456789abcdef"
@@ -33,6 +34,7 @@ WRONG = "live-wrong-0123456789abcdef"
 LISTED = "https://digits.example"
 # What must stay reachable without a key, written out here on purpose (not read from service/endpoints.py).
 EXPECTED_OPEN = {"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/static/app.js"}
+EXPECTED_OPEN |= {"/v2/health/live", "/v2/health/ready"}  # the Open Inference Protocol's probes
 
 
 class Server(NamedTuple):
@@ -119,7 +121,10 @@ def test_protected_routes_need_a_right_key(keyed: Server, tiny_model_path: Path)
         for number, (method, path) in enumerate(protected):
             for headers in ({}, {"Authorization": f"Bearer {WRONG}"}, {"X-API-Key": WRONG}):
                 response = http.request(method, path, headers=headers)
-                assert_error(response, 401, "unauthorized")
+                if endpoints.speaks_oip(path):  # the Open Inference Protocol's own error shape
+                    assert_protocol_error(response, 401)
+                else:
+                    assert_error(response, 401, "unauthorized")
                 assert response.headers["www-authenticate"].startswith("Bearer"), (method, path)
             response = http.request(method, path, headers=right[number % len(right)])
             assert response.status_code not in (401, 403) and response.status_code < 500, (method, path, response.text)
