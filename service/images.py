@@ -29,6 +29,8 @@ PREPROCESS_MODES = ("auto", "none")
 
 @dataclass(frozen=True)
 class ImageLimits:
+    """What one image may be: bytes of its file, pixels once decoded."""
+
     max_bytes: int
     max_pixels: int
 

@@ -16,16 +16,23 @@ from service.requests import MULTIPART_TYPE
 from service.schemas import ErrorResponse, ImagesRequest
 
 REF_TEMPLATE = "#/components/schemas/{model}"
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in {
+
+
+def error_responses(model: type[BaseModel], descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """FastAPI ``responses=`` for error statuses that all answer with ``model``."""
+    return {status: {"model": model, "description": description} for status, description in descriptions.items()}
+
+
+ERROR_RESPONSES = error_responses(
+    ErrorResponse,
+    {
         400: "malformed request (invalid JSON or multipart)",
         413: "body, image or batch too large",
         415: "unsupported Content-Type or image format",
         422: "a value out of range or of the wrong shape",
         503: "not ready, or overloaded (with Retry-After)",
-    }.items()
-}
+    },
+)
 PREPROCESS_PARAMETER = {
     "name": "preprocess",
     "in": "query",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pydantic_core
@@ -33,14 +33,17 @@ class Tensor:
     binary: bool  # sent as binary data (rather than JSON)
 
 
-@dataclass(frozen=True)
-class RequestedOutput:
+class RequestedOutput(NamedTuple):
+    """An output the request names, and whether it wants it as binary data."""
+
     name: str
     binary: bool
 
 
 @dataclass(frozen=True)
 class InferRequest:
+    """A parsed inference request: tensors by input name, the outputs asked for, and how."""
+
     id: str | None
     parameters: Mapping[str, ParameterValue]
     inputs: Mapping[str, Tensor]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Path
 
 from service.oip.schemas import InferenceRequest, ProtocolError, self_contained_schema
+from service.openapi import error_responses
 
 MODEL_NAME = Annotated[
     str,
@@ -18,16 +19,16 @@ MODEL_NAME = Annotated[
 MODEL_VERSION = Annotated[
     str, Path(description="the model card's version (GET /v2/models/{name} lists it)", examples=["1.0.0"])
 ]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProtocolError, "description": description}
-    for status, description in {
+ERRORS = error_responses(
+    ProtocolError,
+    {
         400: "a malformed request: JSON, shapes, datatypes, element counts, values out of range",
         404: "unknown model or version",
         413: "body, inflated body or image too large",
         415: "unsupported Content-Encoding",
         503: "not ready, or overloaded (with Retry-After)",
-    }.items()
-}
+    },
+)
 EXAMPLE_REQUEST = {
     "id": "example-1",
     "inputs": [

@@ -7,6 +7,7 @@ the model loads or the server is at its request limit (that one from the middlew
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -71,7 +72,7 @@ def tensor_metadata(specs: tuple[TensorSpec, ...]) -> list[TensorMetadata]:
     return [TensorMetadata(name=spec.name, datatype=spec.datatype, shape=list(spec.shape)) for spec in specs]
 
 
-def metadata_response(request: Request, name: str, version: str | None) -> Response:
+async def metadata_response(request: Request, name: str, version: str | None) -> Response:
     spec, _, model_version = served_model(request, name, version)
     metadata = ModelMetadata(
         name=spec.name,
@@ -83,7 +84,7 @@ def metadata_response(request: Request, name: str, version: str | None) -> Respo
     return json_response(metadata)
 
 
-def ready_response(request: Request, name: str, version: str | None) -> Response:
+async def ready_response(request: Request, name: str, version: str | None) -> Response:
     spec, _, _ = served_model(request, name, version)
     if not getattr(request.app.state, "ready", False):
         raise not_ready(request)
@@ -154,40 +155,36 @@ async def read_server_ready(request: Request) -> Response:
     return json_response(ServerReady(ready=True))
 
 
-@router.get(endpoints.OIP_MODEL, response_model=ModelMetadata, responses={404: ERRORS[404], 503: ERRORS[503]})
-async def read_model_metadata(request: Request, name: MODEL_NAME) -> Response:
-    """A model's metadata: its version, platform, and input and output tensors (-1: any batch size)."""
-    return metadata_response(request, name, None)
+ModelAnswer = Callable[[Request, str, str | None], Awaitable[Response]]
 
 
-@router.get(endpoints.OIP_VERSION, response_model=ModelMetadata, responses={404: ERRORS[404], 503: ERRORS[503]})
-async def read_model_version_metadata(request: Request, name: MODEL_NAME, version: MODEL_VERSION) -> Response:
-    """A model version's metadata (the model card's version; any other is 404)."""
-    return metadata_response(request, name, version)
+def add_model_routes(method: str, paths: tuple[str, str], answer: ModelAnswer, summary: str, **options: Any) -> None:
+    """The same answer on a model's path and on its ``/versions/{version}`` path (the card's version; any
+    other is 404)."""
+
+    async def latest(request: Request, name: MODEL_NAME) -> Response:
+        return await answer(request, name, None)
+
+    async def versioned(request: Request, name: MODEL_NAME, version: MODEL_VERSION) -> Response:
+        return await answer(request, name, version)
+
+    answers: tuple[Callable[..., Awaitable[Response]], ...] = (latest, versioned)
+    for path, endpoint in zip(paths, answers, strict=True):
+        route_name = f"{answer.__name__.removesuffix('_response')}_{endpoint.__name__}"
+        router.add_api_route(path, endpoint, methods=[method], summary=summary, name=route_name, **options)
 
 
-@router.get(endpoints.OIP_MODEL_READY, response_model=ModelReady, responses={404: ERRORS[404], 503: ERRORS[503]})
-async def read_model_ready(request: Request, name: MODEL_NAME) -> Response:
-    """Model readiness: 200 once it can serve, 503 before that."""
-    return ready_response(request, name, None)
-
-
-@router.get(endpoints.OIP_VERSION_READY, response_model=ModelReady, responses={404: ERRORS[404], 503: ERRORS[503]})
-async def read_model_version_ready(request: Request, name: MODEL_NAME, version: MODEL_VERSION) -> Response:
-    """Model version readiness: 200 once it can serve, 503 before that."""
-    return ready_response(request, name, version)
-
-
-@router.post(endpoints.OIP_INFER, response_model=InferenceResponse, **INFER_OPENAPI)
-async def infer(request: Request, name: MODEL_NAME) -> Response:
-    """Run a model on JSON or binary tensors (Triton's binary tensor data extension); gzip or deflate welcome."""
-    return await infer_response(request, name, None)
-
-
-@router.post(endpoints.OIP_VERSION_INFER, response_model=InferenceResponse, **INFER_OPENAPI)
-async def infer_version(request: Request, name: MODEL_NAME, version: MODEL_VERSION) -> Response:
-    """Run a model version (the model card's version; any other is 404), as /v2/models/{name}/infer does."""
-    return await infer_response(request, name, version)
+LOOKUP_ERRORS = {404: ERRORS[404], 503: ERRORS[503]}
+METADATA = "A model's metadata: its version, platform, and input and output tensors (-1: any batch size)"
+READY = "Model readiness: 200 once it can serve, 503 before that"
+INFER = "Run a model on JSON or binary tensors (Triton's binary tensor data extension); gzip or deflate welcome"
+for method, paths, answer, summary, response_model in (
+    ("GET", (endpoints.OIP_MODEL, endpoints.OIP_VERSION), metadata_response, METADATA, ModelMetadata),
+    ("GET", (endpoints.OIP_MODEL_READY, endpoints.OIP_VERSION_READY), ready_response, READY, ModelReady),
+    ("POST", (endpoints.OIP_INFER, endpoints.OIP_VERSION_INFER), infer_response, INFER, InferenceResponse),
+):
+    openapi = INFER_OPENAPI if method == "POST" else {"responses": LOOKUP_ERRORS}
+    add_model_routes(method, paths, answer, summary, response_model=response_model, **openapi)
 
 
 async def handle_oip_error(_: Request, error: Exception) -> JSONResponse:
