@@ -16,9 +16,11 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from mnist_form.batch import preprocess_auto_many
 from mnist_form.errors import InputError
+from mnist_form.preprocess import preprocess_auto
 from service.errors import schema_mismatch
-from service.images import ImageFile, ImageLimits, decode_base64, open_image_file, to_mnist_form
+from service.images import ImageFile, ImageLimits, decode_base64, luminance, open_image_file, to_mnist_form
 from service.multipart import parse_multipart
 from service.schemas import MAX_BATCH, ImagesRequest
 
@@ -57,6 +59,10 @@ def validate_model(model: type[ModelT], data: Any) -> ModelT:
         raise schema_mismatch(list(error.errors())) from error
 
 
+def naming_image(index: int, error: InputError) -> InputError:
+    return InputError(error.code, f"Image {index}: {error.message}", error.details)
+
+
 def each_image(items: list[Item], work: Callable[[Item], Result]) -> list[Result]:
     """``work`` applied to every item, an error naming the image it came from."""
     results = []
@@ -64,8 +70,16 @@ def each_image(items: list[Item], work: Callable[[Item], Result]) -> list[Result
         try:
             results.append(work(item))
         except InputError as error:
-            raise InputError(error.code, f"Image {index}: {error.message}", error.details) from error
+            raise naming_image(index, error) from error
     return results
+
+
+def auto_one(index: int, gray: np.ndarray) -> np.ndarray:
+    """``preprocess_auto`` of the request's image ``index``, an error naming it."""
+    try:
+        return preprocess_auto(gray)
+    except InputError as error:
+        raise naming_image(index, error) from error
 
 
 async def read_multipart_files(request: Request) -> list[bytes]:
@@ -80,7 +94,10 @@ async def read_multipart_files(request: Request) -> list[bytes]:
 
 
 def files_to_mnist(files: list[ImageFile], preprocess: str) -> np.ndarray:
-    """(N, 28, 28) MNIST-form pixels from opened image files."""
+    """(N, 28, 28) MNIST-form pixels from opened image files. ``auto`` runs on all of them together (pictures
+    of one size as whole arrays, mnist_form/batch.py), after every file has been decoded."""
+    if preprocess == "auto":
+        return preprocess_auto_many(each_image(files, lambda file: luminance(file, upright=True)), auto_one)
     return np.stack(each_image(files, lambda file: to_mnist_form(file, preprocess)))
 
 
@@ -99,7 +116,12 @@ def json_item_to_mnist(item: str | list[list[float]], limits: ImageLimits, prepr
 
 
 def images_from_json(request_model: ImagesRequest, limits: ImageLimits, preprocess: str) -> np.ndarray:
-    return np.stack(each_image(request_model.images, lambda item: json_item_to_mnist(item, limits, preprocess)))
+    items = request_model.images
+    if preprocess == "auto" and all(isinstance(item, str) for item in items):  # files only: preprocessed together
+        texts = [item for item in items if isinstance(item, str)]
+        files = each_image(texts, lambda text: open_image_file(decode_base64(text, limits.max_bytes), limits))
+        return files_to_mnist(files, preprocess)
+    return np.stack(each_image(items, lambda item: json_item_to_mnist(item, limits, preprocess)))
 
 
 async def read_images(request: Request, limits: ImageLimits, preprocess: str) -> np.ndarray:
