@@ -1,0 +1,56 @@
+"""``preprocess=auto`` on whole requests: many images at once give what each gives alone, and errors name
+the image."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.mnist_form.pictures import mnist_samples
+from tests.service.conftest import assert_error, png_bytes
+
+
+def digit_pngs(count: int) -> list[bytes]:
+    digits, _ = mnist_samples()
+    pngs = [png_bytes(Image.fromarray(digit)) for digit in digits[:count]]
+    scan = Image.fromarray(255 - digits[0]).resize((112, 112), Image.Resampling.BILINEAR)
+    return [*pngs, png_bytes(scan)]
+
+
+def preprocessed(client: TestClient, pngs: list[bytes]) -> list[np.ndarray]:
+    files = [("file", (f"{index}.png", data, "image/png")) for index, data in enumerate(pngs)]
+    response = client.post("/preprocess", files=files)
+    assert response.status_code == 200, response.text
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(text)))) for text in response.json()["images"]]
+
+
+def test_a_request_of_many_images_gives_what_each_gives_alone(client: TestClient) -> None:
+    pngs = digit_pngs(40)
+    together = preprocessed(client, pngs)
+    assert len(together) == len(pngs)
+    for data, result in zip(pngs, together, strict=True):
+        assert np.array_equal(result, preprocessed(client, [data])[0])
+
+
+def test_json_files_are_preprocessed_as_multipart_ones(client: TestClient) -> None:
+    pngs = digit_pngs(8)
+    response = client.post("/preprocess", json={"images": [base64.b64encode(data).decode() for data in pngs]})
+    assert response.status_code == 200
+    assert (
+        response.json()["images"]
+        == client.post(
+            "/preprocess", files=[("file", (f"{i}.png", data, "image/png")) for i, data in enumerate(pngs)]
+        ).json()["images"]
+    )
+
+
+def test_a_blank_image_among_digits_is_named(client: TestClient) -> None:
+    pngs = digit_pngs(6)
+    pngs[3] = png_bytes(Image.new("L", (28, 28), 0))
+    files = [("file", (f"{index}.png", data, "image/png")) for index, data in enumerate(pngs)]
+    error = assert_error(client.post("/classify", files=files), 422, "blank_image")
+    assert str(error["message"]).startswith("Image 3: ")
