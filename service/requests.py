@@ -16,9 +16,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from mnist_form.batch import preprocess_auto_many
+from mnist_form.batch import STACKABLE_PIXELS, preprocess_auto_many
 from mnist_form.errors import InputError
-from mnist_form.preprocess import preprocess_auto
+from mnist_form.preprocess import MNIST_SIDE, preprocess_auto
 from service.errors import schema_mismatch
 from service.images import ImageFile, ImageLimits, decode_base64, luminance, open_image_file, to_mnist_form
 from service.multipart import parse_multipart
@@ -82,6 +82,28 @@ def auto_one(index: int, gray: np.ndarray) -> np.ndarray:
         raise naming_image(index, error) from error
 
 
+def decoded(index: int, file: ImageFile) -> np.ndarray:
+    """Luminance of the request's image ``index``, upright, an error naming it."""
+    try:
+        return luminance(file, upright=True)
+    except InputError as error:
+        raise naming_image(index, error) from error
+
+
+def auto_files_to_mnist(files: list[ImageFile]) -> np.ndarray:
+    """``auto`` for a request's files: small pictures (MNIST-sized digits) decoded, then preprocessed all
+    together (mnist_form/batch.py); larger ones decoded and preprocessed one at a time, so that a request
+    never holds more than one large decoded picture."""
+    results = np.empty((len(files), MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    small = [index for index, file in enumerate(files) if file.pixels <= STACKABLE_PIXELS]
+    for index in sorted(set(range(len(files))) - set(small)):
+        results[index] = auto_one(index, decoded(index, files[index]))
+    if small:
+        grays = [decoded(index, files[index]) for index in small]
+        results[small] = preprocess_auto_many(grays, lambda position, gray: auto_one(small[position], gray))
+    return results
+
+
 async def read_multipart_files(request: Request) -> list[bytes]:
     """Bytes of every part named ``file`` (with a filename); other parts are an error."""
     parts = parse_multipart(await request.body(), request.headers.get("content-type", ""), MAX_BATCH)
@@ -94,10 +116,9 @@ async def read_multipart_files(request: Request) -> list[bytes]:
 
 
 def files_to_mnist(files: list[ImageFile], preprocess: str) -> np.ndarray:
-    """(N, 28, 28) MNIST-form pixels from opened image files. ``auto`` runs on all of them together (pictures
-    of one size as whole arrays, mnist_form/batch.py), after every file has been decoded."""
+    """(N, 28, 28) MNIST-form pixels from opened image files, as ``preprocess`` (auto or none) asks."""
     if preprocess == "auto":
-        return preprocess_auto_many(each_image(files, lambda file: luminance(file, upright=True)), auto_one)
+        return auto_files_to_mnist(files)
     return np.stack(each_image(files, lambda file: to_mnist_form(file, preprocess)))
 
 

@@ -7,6 +7,7 @@ import base64
 import io
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -48,9 +49,11 @@ def test_json_files_are_preprocessed_as_multipart_ones(client: TestClient) -> No
     )
 
 
-def test_a_blank_image_among_digits_is_named(client: TestClient) -> None:
+@pytest.mark.parametrize("side", [28, 200])
+def test_a_blank_image_among_digits_is_named(client: TestClient, side: int) -> None:
+    """Small pictures are preprocessed together and larger ones one at a time: either way the error names it."""
     pngs = digit_pngs(6)
-    pngs[3] = png_bytes(Image.new("L", (28, 28), 0))
+    pngs[3] = png_bytes(Image.new("L", (side, side), 255))
     files = [("file", (f"{index}.png", data, "image/png")) for index, data in enumerate(pngs)]
     error = assert_error(client.post("/classify", files=files), 422, "blank_image")
     assert str(error["message"]).startswith("Image 3: ")
