@@ -36,18 +36,25 @@ def main(argv: list[str] | None = None) -> int:
     # load those pauses made the slowest 1 % of requests (bench/serve.py, BENCHMARKS.md).
     gc.collect()
     gc.freeze()
-    run_with_drain(
-        app,
-        app.state,
-        settings.drain_seconds,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_keep_alive=settings.keep_alive_seconds,
-        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
-    )
+    run_with_drain(app, app.state, settings.drain_seconds, **uvicorn_options(settings))
     return 0
+
+
+def uvicorn_options(settings: Settings) -> dict[str, object]:
+    """How uvicorn serves the app: its fast stack (httptools, uvloop: "auto" picks them, and they are
+    dependencies), no WebSocket support (nothing here uses it, and "auto" would import a library for it),
+    our own logging."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "http": "auto",
+        "loop": "auto",
+        "ws": "none",
+        "log_config": None,
+        "access_log": False,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+    }
 
 
 if __name__ == "__main__":
