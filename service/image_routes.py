@@ -18,7 +18,8 @@ from service.app_state import count_images, inference_of, limits_of
 from service.endpoints import CLASSIFY, ENCODE, PREPROCESS
 from service.errors import schema_mismatch
 from service.images import PREPROCESS_MODES
-from service.requests import read_images
+from service.inference import classify_latents
+from service.requests import raise_first_refusal, read_images
 from service.responses import encode_pngs, json_response
 from service.schemas import ClassifyResponse, EncodeResponse, ImagesResponse, Prediction
 
@@ -30,31 +31,33 @@ def preprocess_of(request: Request) -> str:
     return mode
 
 
-async def images_of(request: Request) -> np.ndarray:
-    """The request's images in MNIST form, as its ``preprocess`` parameter asks."""
-    return await read_images(request, limits_of(request), preprocess_of(request))
+async def latents_of(request: Request, endpoint: str) -> np.ndarray:
+    """The request's images through the model. ``auto`` on 28 x 28 uploads is left to the micro-batch, which
+    does it for all waiting requests' pictures at once; a picture it refuses is reported as alone."""
+    inference = inference_of(request)
+    images = await read_images(request, limits_of(request), preprocess_of(request), defer_auto=True)
+    count_images(request, endpoint, len(images.arrays))
+    if images.preprocessed:
+        return await inference.encode(images.arrays)
+    latents, refused = await inference.encode_auto(images.arrays)
+    raise_first_refusal(images.arrays, refused)
+    return latents
 
 
 async def classify_images(request: Request) -> Response:
     """Classify digit images by the argmax of their latent."""
-    inference = inference_of(request)
-    pixels = await images_of(request)
-    count_images(request, CLASSIFY, len(pixels))
-    results = await inference.classify(pixels)
+    results = classify_latents(await latents_of(request, CLASSIFY))
     return json_response(ClassifyResponse(predictions=[Prediction(**vars(result)) for result in results]))
 
 
 async def encode_images(request: Request) -> Response:
     """Encode digit images to their 10-dimensional latents."""
-    inference = inference_of(request)
-    pixels = await images_of(request)
-    count_images(request, ENCODE, len(pixels))
-    return json_response(EncodeResponse(latents=(await inference.encode(pixels)).tolist()))
+    return json_response(EncodeResponse(latents=(await latents_of(request, ENCODE)).tolist()))
 
 
 async def preprocess_images(request: Request) -> Response:
     """The 28x28 MNIST-form images the model would see for these inputs, as base64 PNGs."""
-    pixels = await images_of(request)
+    pixels = (await read_images(request, limits_of(request), preprocess_of(request))).arrays
     return json_response(ImagesResponse(images=await encode_pngs(pixels)))
 
 

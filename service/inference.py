@@ -9,9 +9,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mnist_form.batch import preprocess_auto_many
+from mnist_form.errors import InputError
+from mnist_form.preprocess import MNIST_SIDE, preprocess_auto
 from service.batching import MicroBatcher
 from service.model import ModelRunner
 from service.sampling import LatentSampler
+
+ENCODE_AUTO = "encode_auto"  # the micro-batcher's operation for pictures that still need ``auto``
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,29 @@ def classify_latents(latents: np.ndarray) -> list[Classification]:
     return classifications
 
 
+def refused_as_nan(index: int, picture: np.ndarray) -> np.ndarray:
+    """``preprocess_auto``'s result, or NaNs where it refuses the picture (it has no visible digit)."""
+    try:
+        return preprocess_auto(picture)
+    except InputError:
+        return np.full((MNIST_SIDE, MNIST_SIDE), np.nan, dtype=np.float32)
+
+
+def encoding_with_auto(encode: Callable[[Tensor], Tensor]) -> Callable[[np.ndarray], np.ndarray]:
+    """A micro-batch operation: (N, 28, 28) luminance of pictures -> ``auto`` for all of them at once
+    (mnist_form/batch.py), then the model: (N, K + 1), the latents and a last column that is 1 for each picture
+    ``auto`` refused (its latent is meaningless). One request's blank picture must not fail its batch-mates."""
+
+    def run(pictures: np.ndarray) -> np.ndarray:
+        pixels = preprocess_auto_many(list(pictures), refused_as_nan)
+        refused = np.isnan(pixels[:, 0, 0])
+        pixels[refused] = 0
+        latents = encode(torch.from_numpy(pixels).unsqueeze(1)).numpy()
+        return np.concatenate([latents, refused[:, None].astype(latents.dtype)], axis=1)
+
+    return run
+
+
 def on_arrays(operation: Callable[[Tensor], Tensor]) -> Callable[[np.ndarray], np.ndarray]:
     """A model call taking and giving numpy arrays, for the micro-batcher (see service/batching.py)."""
 
@@ -51,6 +79,13 @@ class Inference:
         """(N, 28, 28) MNIST-form pixels -> (N, K) latents."""
         inputs = np.ascontiguousarray(images, dtype=np.float32).reshape(len(images), 1, 28, 28)
         return await self.batcher.submit("encode", inputs)
+
+    async def encode_auto(self, pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 28, 28) luminance of pictures -> (N, K) latents of their ``auto`` MNIST form, done in the micro-batch
+        with other requests' pictures, and which pictures ``auto`` refused (their latents are meaningless)."""
+        inputs = np.ascontiguousarray(pictures, dtype=np.float32)
+        outputs = await self.batcher.submit(ENCODE_AUTO, inputs)
+        return outputs[:, :-1], outputs[:, -1] > 0
 
     async def classify(self, images: np.ndarray) -> list[Classification]:
         return classify_latents(await self.encode(images))

@@ -19,7 +19,7 @@ from service.endpoints import DEMO_PAGE, STATIC
 from service.errors import install_error_handlers
 from service.image_routes import IMAGE_ENDPOINTS, RESPONSE_MODELS, add_image_routes
 from service.images import ImageLimits
-from service.inference import Inference, on_arrays
+from service.inference import ENCODE_AUTO, Inference, encoding_with_auto, on_arrays
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, OverloadMiddleware, RequestContextMiddleware
 from service.model import ModelRunner
@@ -35,7 +35,11 @@ logger = logging.getLogger("service.main")
 
 def build_inference(runner: ModelRunner, settings: Settings, metrics: Metrics) -> Inference:
     batcher = MicroBatcher(
-        {"encode": on_arrays(runner.encode), "decode": on_arrays(runner.decode)},
+        {
+            "encode": on_arrays(runner.encode),
+            "decode": on_arrays(runner.decode),
+            ENCODE_AUTO: encoding_with_auto(runner.encode),
+        },
         max_rows=settings.micro_batch_size,
         max_wait=settings.micro_batch_wait_ms / 1000,
         on_batch=lambda operation, rows: metrics.model_batch.labels(operation).observe(rows),

@@ -2,13 +2,16 @@
 
 body -> parts (or JSON items) -> image files with checked headers -> decoded MNIST-form arrays. Small
 batches are decoded on the event loop, larger ones in a worker thread; the headers read to decide that
-are the ones decoding continues from.
+are the ones decoding continues from. For the model, 28 x 28 uploads with ``auto`` stop at decoding: the
+micro-batch preprocesses them with other requests' (``RequestImages``, service/inference.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -122,11 +125,35 @@ def files_to_mnist(files: list[ImageFile], preprocess: str) -> np.ndarray:
     return np.stack(each_image(files, lambda file: to_mnist_form(file, preprocess)))
 
 
-async def images_from_multipart(request: Request, limits: ImageLimits, preprocess: str) -> np.ndarray:
+@dataclass(frozen=True)
+class RequestImages:
+    """A request's images: MNIST-form pixels, or (``preprocessed`` False) the luminance of 28 x 28 uploads still
+    to go through ``auto``, which the micro-batch then does for every waiting request's pictures together."""
+
+    arrays: np.ndarray
+    preprocessed: bool = True
+
+
+def luminances(files: list[ImageFile]) -> np.ndarray:
+    """(N, H, W) luminance of equal-size image files, upright, errors naming the image."""
+    return np.stack([decoded(index, file) for index, file in enumerate(files)])
+
+
+async def images_from_multipart(
+    request: Request, limits: ImageLimits, preprocess: str, defer_auto: bool
+) -> RequestImages:
     files = each_image(await read_multipart_files(request), lambda data: open_image_file(data, limits))
-    if sum(file.pixels for file in files) <= INLINE_DECODE_PIXELS:
-        return files_to_mnist(files, preprocess)
-    return await run_in_threadpool(files_to_mnist, files, preprocess)
+    deferred = defer_auto and preprocess == "auto" and all(file.width == file.height == MNIST_SIDE for file in files)
+    work = luminances if deferred else partial(files_to_mnist, preprocess=preprocess)
+    on_loop = sum(file.pixels for file in files) <= INLINE_DECODE_PIXELS
+    return RequestImages(work(files) if on_loop else await run_in_threadpool(work, files), not deferred)
+
+
+def raise_first_refusal(pictures: np.ndarray, refused: np.ndarray) -> None:
+    """The error of the first picture that ``auto`` refused in the micro-batch (a blank one), as preprocessing
+    it alone raises it, naming it."""
+    for index in np.flatnonzero(refused).tolist():
+        auto_one(index, pictures[index])
 
 
 def json_item_to_mnist(item: str | list[list[float]], limits: ImageLimits, preprocess: str) -> np.ndarray:
@@ -145,14 +172,17 @@ def images_from_json(request_model: ImagesRequest, limits: ImageLimits, preproce
     return np.stack(each_image(items, lambda item: json_item_to_mnist(item, limits, preprocess)))
 
 
-async def read_images(request: Request, limits: ImageLimits, preprocess: str) -> np.ndarray:
-    """MNIST-form pixels (N, 28, 28) from a multipart or JSON request."""
+async def read_images(
+    request: Request, limits: ImageLimits, preprocess: str, defer_auto: bool = False
+) -> RequestImages:
+    """The images of a multipart or JSON request; ``defer_auto``: 28 x 28 uploads may be left for the
+    micro-batch's ``auto`` (see RequestImages)."""
     kind = media_type(request)
     if kind == MULTIPART_TYPE:
-        return await images_from_multipart(request, limits, preprocess)
+        return await images_from_multipart(request, limits, preprocess, defer_auto)
     if kind in JSON_TYPES:
         request_model = validate_model(ImagesRequest, parse_json(await request.body()))
-        return await run_in_threadpool(images_from_json, request_model, limits, preprocess)
+        return RequestImages(await run_in_threadpool(images_from_json, request_model, limits, preprocess))
     raise InputError(
         "unsupported_media_type",
         f"Content-Type '{kind or 'none'}' is not accepted; send multipart/form-data or application/json.",

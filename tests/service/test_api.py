@@ -292,6 +292,8 @@ def test_a_bug_in_an_image_endpoint_is_a_500_in_the_error_shape_and_the_app_stay
 
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         with monkeypatch.context() as patch:
-            patch.setattr(Inference, "classify", broken)
+            patch.setattr(Inference, "encode", broken)
+            patch.setattr(Inference, "encode_auto", broken)
             assert_error(client.post("/classify", files={"file": digit_png()}), 500, "internal_error")
+            assert_error(client.post("/classify?preprocess=none", files={"file": digit_png()}), 500, "internal_error")
         assert client.post("/classify", files={"file": digit_png()}).status_code == 200

@@ -1,10 +1,20 @@
-"""Turning latents into classifications: the argmax digit and its share of the total activation."""
+"""Turning latents into classifications (the argmax digit and its share of the total activation), and ``auto``
+done in the micro-batch."""
 
 from __future__ import annotations
 
-import numpy as np
+import asyncio
+from pathlib import Path
 
-from service.inference import classify_latents
+import numpy as np
+import torch
+
+from mnist_form.preprocess import preprocess_auto
+from service.batching import MicroBatcher
+from service.inference import ENCODE_AUTO, Inference, classify_latents, encoding_with_auto
+from service.model import ModelRunner
+from service.sampling import LatentSampler
+from tests.mnist_form.pictures import mnist_samples
 
 
 def test_classification_is_the_argmax_and_its_share_of_the_activation() -> None:
@@ -19,3 +29,30 @@ def test_a_tie_goes_to_the_lower_digit_as_numpy_argmax_would() -> None:
     latents = np.array([[0.0, 2.0, 0.0, 2.0, 0, 0, 0, 0, 0, 1.0]], dtype=np.float32)
     (tied,) = classify_latents(latents)
     assert tied.digit == int(latents.argmax()) == 1 and tied.confidence == 0.4
+
+
+def test_auto_in_the_micro_batch_refuses_only_the_blank_picture(tiny_model_path: Path) -> None:
+    """Requests whose 28 x 28 pictures get ``auto`` together: a blank one is flagged, its batch-mates get the
+    latents of their own ``auto`` output, as if each had been preprocessed alone."""
+    runner = ModelRunner.load(tiny_model_path)
+    digits, _ = mnist_samples()
+    pictures = [digit.astype(np.float32) / 255 for digit in digits[:5]]
+    blank = np.zeros((28, 28), np.float32)
+    batches: list[int] = []
+
+    async def together() -> list[tuple[np.ndarray, np.ndarray]]:
+        operations = {ENCODE_AUTO: encoding_with_auto(runner.encode)}
+        batcher = MicroBatcher(operations, max_rows=256, max_wait=0.01, on_batch=lambda _, rows: batches.append(rows))
+        batcher.start()
+        inference = Inference(runner, batcher, LatentSampler(runner.card, 10.0))
+        try:
+            requests = [np.stack(pictures[:2]), np.stack([pictures[2], blank]), np.stack(pictures[3:])]
+            return await asyncio.gather(*(inference.encode_auto(request) for request in requests))
+        finally:
+            await batcher.stop()
+
+    (first, refused_first), (second, refused_second), (third, refused_third) = asyncio.run(together())
+    assert batches == [6], "the three requests' pictures went through auto and the model as one batch"
+    assert not refused_first.any() and refused_second.tolist() == [False, True] and not refused_third.any()
+    alone = runner.encode(torch.from_numpy(np.stack([preprocess_auto(p) for p in pictures])).unsqueeze(1)).numpy()
+    np.testing.assert_allclose(np.concatenate([first, second[:1], third]), alone, atol=1e-5)
