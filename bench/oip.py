@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.serve import SAMPLES, SERVERS, Payload, find_tool, middle_run, post, run_wrk, running
+from bench.serve import find_tool, post, run_wrk, running
+from bench.serve_cases import SAMPLES, SERVERS, Payload
+from bench.serve_report import middle_run
 
 ROWS = 64
 ENCODER = "/v2/models/routed-vae-encoder/infer"

@@ -14,7 +14,8 @@ from pathlib import Path
 # code counts for the library.
 AREAS = {
     "model (TorchScript encode)": ("ModelRunner.encode", "ModelRunner.decode"),
-    "image decoding (Pillow, numpy)": ("to_mnist_form", "open_image_file"),
+    "auto preprocessing (mnist_form)": ("mnist_form/",),
+    "image decoding (Pillow, numpy)": ("to_mnist_form", "open_image_file", "luminance", "decode_plain_gray"),
     "multipart parsing": ("parse_multipart", "MultipartParser"),
     "access log": ("Logger.info", "StreamHandler"),
     "metrics": ("prometheus_client",),

@@ -1,27 +1,28 @@
-"""Serving throughput and latency: this service against a naive FastAPI app and LitServe, same model, same run.
+"""Serving throughput and latency: this service against a naive FastAPI app, LitServe and the floor, same model,
+same run.
 
-Each server is started pinned to CPU 0 (``taskset``) with one torch thread; wrk runs pinned to CPU 1. Before
-timing, every server must classify a real MNIST test digit correctly. Each case gets a warm-up run of wrk,
-then a measured run. Cases:
+Each server is started pinned to CPU 0 (``taskset``) with one torch thread, on uvicorn with httptools and uvloop
+(LitServe: its own); wrk runs pinned to CPU 1. Before timing, every server that classifies must get real MNIST
+test digits right. Each case gets a warm-up run of wrk, then a measured run. Cases (bench/serve_cases.py):
 
-- ``/classify``, one 28x28 PNG per multipart request, at concurrency 1, 8 and 64;
-- ``/classify``, 256 PNGs per multipart request (images per second);
+- ``/classify``, one 28x28 PNG per multipart request, at concurrency 1, 8 and 64 (ours with ``preprocess=none``,
+  as the others read it); at 64 also ours with its default ``auto`` on the same PNG, and on a 112x112
+  black-on-white picture of the digit (a scan);
+- ``/classify``, 256 PNGs per multipart request (images per second), ours with ``none`` and with ``auto``;
 - ``/decode``, one latent per request at concurrency 1, answered as one PNG (what the demo's sliders do).
 
-The servers are measured in ``--repeat`` rounds (default 3), each starting every server afresh; for each
-server and case the round with the median throughput is reported (its latencies are that round's).
-
-All servers take the 28x28 PNG as it is (``preprocess=none`` for ours, which is also measured with its
-default ``auto``). Run: ``python -m bench.serve`` (needs ``wrk``, ``taskset`` and the ``bench`` extra);
-``--profile FILE`` also records our server with py-spy during the concurrency-64 case.
+The floor (bench/servers/floor.py) reads each request's body and answers constant JSON on the same stack: the
+most any server could do with those requests on that core. The servers are measured in ``--repeat`` rounds
+(default 3), each starting every server afresh; the table shows the round with the median throughput and the
+range over rounds, ratios are given round by round, and a target counts as met only if every round meets it.
+Run: ``python -m bench.serve`` (needs ``wrk``, ``taskset`` and the ``bench`` extra); ``--profile FILE`` also
+records our server with py-spy during the concurrency-64 case.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import io
 import json
 import os
 import shutil
@@ -34,107 +35,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from bench.serve_cases import CASES, ROOT, SERVERS, Case, Payload, Server, mnist_pngs, scan_png, write_payloads
+from bench.serve_report import Runs, markdown_table, medians, ratios, targets
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "service" / "static" / "mnist-samples.json"
 LUA_SCRIPT = Path(__file__).resolve().parent / "report.lua"
 SERVER_CPU, CLIENT_CPU = "0", "1"
-BOUNDARY = "benchboundary7d1c"
 DRAIN_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class Server:
-    name: str
-    module: str  # started as: python -m MODULE --port PORT
-    ready_path: str
-    cases: frozenset[str]  # which case kinds it serves
-    env: dict[str, str] = field(default_factory=dict)
-
-
-SERVERS = {
-    "ours": Server(
-        "routed-vae (this service)",
-        "service",
-        "/readyz",
-        frozenset({"single", "single-auto", "batch", "decode"}),
-        {"ROUTED_VAE_TORCH_THREADS": "1", "ROUTED_VAE_MAX_CONCURRENT_REQUESTS": "256"},
-    ),
-    "naive": Server("naive FastAPI", "bench.servers.naive", "/docs", frozenset({"single", "batch", "decode"})),
-    "litserve": Server("LitServe (batching on)", "bench.servers.lit", "/health", frozenset({"single"})),
-}
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    kind: str  # single, single-auto, batch or decode
-    path: str
-    connections: int
-    images_per_request: int = 1
-
-
-CASES = [
-    Case("classify 1 PNG, c=1", "single", "/classify?preprocess=none", 1),
-    Case("classify 1 PNG, c=8", "single", "/classify?preprocess=none", 8),
-    Case("classify 1 PNG, c=64", "single", "/classify?preprocess=none", 64),
-    Case("classify 1 PNG (auto), c=64", "single-auto", "/classify", 64),
-    Case("classify 256 PNGs, c=4", "batch", "/classify?preprocess=none", 4, 256),
-    Case("decode 1 latent -> PNG, c=1", "decode", "/decode?scale=8", 1),
-]
-
-
-@dataclass
-class Payload:
-    body: Path
-    content_type: str
-    accept: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)  # any other request headers
-
-
-def mnist_pngs(count: int) -> tuple[list[bytes], list[int]]:
-    """PNG files of the first ``count`` bundled MNIST test digits (repeated when more are asked for)."""
-    samples = json.loads(SAMPLES.read_text())
-    pngs, labels = [], []
-    for index in range(count):
-        pixels = np.frombuffer(base64.b64decode(samples["pixels"][index % 200]), dtype=np.uint8).reshape(28, 28)
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        pngs.append(buffer.getvalue())
-        labels.append(int(samples["labels"][index % 200]))
-    return pngs, labels
-
-
-def multipart(files: list[bytes]) -> bytes:
-    parts = [
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{i}.png"\r\n'
-        f"Content-Type: image/png\r\n\r\n".encode()
-        + data
-        + b"\r\n"
-        for i, data in enumerate(files)
-    ]
-    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
-
-
-def write_payloads(folder: Path) -> dict[str, Payload]:
-    form_type = f"multipart/form-data; boundary={BOUNDARY}"
-    single, _ = mnist_pngs(1)
-    batch, _ = mnist_pngs(256)
-    latent = {"latents": [[0.0, 0.0, 0.0, 1.2, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0]]}
-    bodies = {"single": multipart(single), "batch": multipart(batch), "decode": json.dumps(latent).encode()}
-    for name, body in bodies.items():
-        (folder / name).write_bytes(body)
-    return {
-        "single": Payload(folder / "single", form_type),
-        "single-auto": Payload(folder / "single", form_type),
-        "batch": Payload(folder / "batch", form_type),
-        "decode": Payload(folder / "decode", "application/json", accept="image/png"),
-    }
 
 
 def post(url: str, payload: Payload) -> tuple[int, bytes]:
@@ -149,22 +57,31 @@ def post(url: str, payload: Payload) -> tuple[int, bytes]:
 
 
 def check_answers(base: str, server: Server, payloads: dict[str, Payload]) -> None:
-    """Every server must get a real digit right (and a whole batch back) before it is timed."""
+    """Every server that classifies must get real digits right (and a whole batch back) before it is timed."""
+    if not server.classifies:
+        return
     _, labels = mnist_pngs(256)
-    status, body = post(base + "/classify?preprocess=none", payloads["single"])
-    digit = json.loads(body)["predictions"][0]["digit"] if status == 200 else None
-    if digit != labels[0]:
-        sys.exit(f"{server.name}: classified test digit {labels[0]} as {digit} (HTTP {status}); not benchmarking it.")
-    if "batch" in server.cases:
-        status, body = post(base + "/classify?preprocess=none", payloads["batch"])
-        digits = [p["digit"] for p in json.loads(body)["predictions"]] if status == 200 else []
-        correct = sum(d == label for d, label in zip(digits, labels, strict=False))
-        if len(digits) != 256 or correct < 230:
-            sys.exit(f"{server.name}: batch of 256 gave {len(digits)} answers, {correct} correct (HTTP {status}).")
-    if "decode" in server.cases:
+    check_digit(base + "/classify?preprocess=none", payloads["single"], labels[0], server)
+    if "scan-auto" in server.kinds:
+        check_digit(base + "/classify", payloads["scan-auto"], scan_png()[1], server)
+    for query in ("?preprocess=none", "") if "batch-auto" in server.kinds else ("?preprocess=none",):
+        if "batch" in server.kinds:
+            status, body = post(base + "/classify" + query, payloads["batch"])
+            digits = [p["digit"] for p in json.loads(body)["predictions"]] if status == 200 else []
+            correct = sum(d == label for d, label in zip(digits, labels, strict=False))
+            if len(digits) != 256 or correct < 230:
+                sys.exit(f"{server.name}: batch of 256 gave {len(digits)} answers, {correct} correct (HTTP {status}).")
+    if "decode" in server.kinds:
         status, body = post(base + "/decode?scale=8", payloads["decode"])
         if status != 200 or not body.startswith(b"\x89PNG"):
             sys.exit(f"{server.name}: /decode did not answer a PNG (HTTP {status}).")
+
+
+def check_digit(url: str, payload: Payload, label: int, server: Server) -> None:
+    status, body = post(url, payload)
+    digit = json.loads(body)["predictions"][0]["digit"] if status == 200 else None
+    if digit != label:
+        sys.exit(f"{server.name}: classified test digit {label} as {digit} (HTTP {status}); not benchmarking it.")
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
@@ -269,7 +186,7 @@ def bench_round(
         base = f"http://127.0.0.1:{port}"
         check_answers(base, server, payloads)
         for case in CASES:
-            if case.kind not in server.cases or case.kind not in args.cases:
+            if case.kind not in server.kinds or case.kind not in args.cases:
                 continue
             payload = payloads[case.kind]
             run_wrk(base + case.path, payload, case.connections, args.warmup)
@@ -285,9 +202,6 @@ def bench_round(
     return results
 
 
-Runs = dict[str, dict[str, list[dict[str, float]]]]  # server -> case -> one row per round, in order
-
-
 def bench_all(args: argparse.Namespace, payloads: dict[str, Payload], logs: Path) -> Runs:
     """``--repeat`` rounds over all servers, so a noisy minute on this shared machine hits every server alike."""
     runs: Runs = {key: {} for key in args.servers}
@@ -300,58 +214,6 @@ def bench_all(args: argparse.Namespace, payloads: dict[str, Payload], logs: Path
     return runs
 
 
-def medians(runs: Runs) -> dict[str, dict[str, dict[str, float]]]:
-    """For each server and case, the round with the median throughput."""
-    return {key: {name: middle_run(rows) for name, rows in by_case.items()} for key, by_case in runs.items()}
-
-
-def middle_run(runs: list[dict[str, float]]) -> dict[str, float]:
-    """The run with the median throughput, whole (its latencies stay those of one real run)."""
-    ordered = sorted(runs, key=lambda run: run["requests_per_s"])
-    return ordered[len(ordered) // 2]
-
-
-def markdown_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    lines = [
-        "| case | server | requests/s | images/s | p50 ms | p99 ms | p99/p50 | non-2xx or socket errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for case in CASES:
-        for key, by_case in results.items():
-            if case.name in by_case:
-                row = by_case[case.name]
-                lines.append(
-                    f"| {case.name} | {SERVERS[key].name} | {row['requests_per_s']:.0f} | {row['images_per_s']:.0f} | "
-                    f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['p99_ms'] / row['p50_ms']:.2f} | "
-                    f"{row['errors']:.0f} |"
-                )
-    return "\n".join(lines)
-
-
-def ratios(runs: Runs) -> str:
-    """At c=64: ours against each other server, median against median, then round by round (the servers of
-    one round ran minutes apart; the machine's speed drifts more than that between rounds)."""
-    case = "classify 1 PNG, c=64"
-    results = medians(runs)
-    ours = results.get("ours", {}).get(case)
-    if ours is None:
-        return ""
-    lines = [f"At {case}:"]
-    for key in ("naive", "litserve"):
-        other = results.get(key, {}).get(case)
-        if other:
-            per_round = [
-                mine["requests_per_s"] / theirs["requests_per_s"]
-                for mine, theirs in zip(runs["ours"][case], runs[key][case], strict=True)
-            ]
-            lines.append(
-                f"- throughput {ours['requests_per_s'] / other['requests_per_s']:.2f}x {SERVERS[key].name} "
-                f"(round by round: {' / '.join(f'{ratio:.2f}' for ratio in per_round)})"
-            )
-    lines.append(f"- our p99/p50: {ours['p99_ms'] / ours['p50_ms']:.2f}")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS), help="(default: all)")
@@ -359,7 +221,7 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", choices=kinds, default=kinds, help="case kinds to run (default: all)")
     parser.add_argument("--duration", type=int, default=10, help="measured seconds per case (default: 10)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per case (default: 3)")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds over all servers; the median is kept")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds over all servers (default: 3)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of our server at c=64 (needs py-spy)")
     args = parser.parse_args()
@@ -369,13 +231,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         payloads = write_payloads(Path(folder))
         runs = bench_all(args, payloads, Path(folder))
-    results = medians(runs)
     print()
-    print(markdown_table(results))
+    print(markdown_table(runs))
     print()
     print(ratios(runs))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    print()
+    print(targets(runs))
+    if args.json:  # each server's median round per case, and every round
+        args.json.write_text(json.dumps({**medians(runs), "rounds": runs}, indent=2))
 
 
 if __name__ == "__main__":

@@ -42,4 +42,7 @@ async def decode(body: DecodeBody, scale: int = 1) -> Response:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8101)
-    uvicorn.run(app, host="127.0.0.1", port=parser.parse_args().port, log_level="warning")
+    # The same server stack as ours (httptools parses HTTP, uvloop runs the loop), so that the comparison is of
+    # what each app does with a request.
+    port = parser.parse_args().port
+    uvicorn.run(app, host="127.0.0.1", port=port, http="httptools", loop="uvloop", ws="none", log_level="warning")

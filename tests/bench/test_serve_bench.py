@@ -14,25 +14,33 @@ from bench.profile_summary import read_stacks, summarise
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ("classify 1 PNG, c=1", "classify 1 PNG, c=64", "decode 1 latent -> PNG, c=1")
+AUTO_CASES = ("classify 1 PNG (auto), c=64", "classify 112x112 scan (auto), c=64")
 
 
 @pytest.mark.slow
-def test_serve_bench_measures_our_service_and_the_naive_one(tmp_path: Path) -> None:
+def test_serve_bench_measures_our_service_the_naive_one_and_the_floor(tmp_path: Path) -> None:
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (apt install wrk; .ci/run installs it)")
     results_path = tmp_path / "results.json"
-    command = [sys.executable, "-m", "bench.serve", "--servers", "ours", "naive", "--cases", "single", "decode"]
+    command = [sys.executable, "-m", "bench.serve", "--servers", "ours", "naive", "floor"]
+    command += ["--cases", "single", "single-auto", "scan-auto", "decode"]
     command += ["--duration", "1", "--warmup", "1", "--repeat", "1", "--json", str(results_path)]
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     results = json.loads(results_path.read_text())
-    for server in ("ours", "naive"):
-        for case in CASES:
-            row = results[server][case]
-            assert row["errors"] == 0 and row["requests_per_s"] > 0
-            assert row["p99_ms"] >= row["p50_ms"] > 0
+    measured = [(server, case) for server in ("ours", "naive", "floor") for case in CASES]
+    measured += [(server, case) for server in ("ours", "floor") for case in AUTO_CASES]
+    for server, case in measured:
+        row = results[server][case]
+        assert row["errors"] == 0 and row["requests_per_s"] > 0
+        assert row["p99_ms"] >= row["p50_ms"] > 0
+        assert results["rounds"][server][case] == [row], "one round, kept whole"
+    assert "naive" not in results or AUTO_CASES[0] not in results["naive"], "the naive server reads PNGs as they are"
     assert "| classify 1 PNG, c=64 | routed-vae (this service) |" in finished.stdout
+    assert "| min–max over rounds |" in finished.stdout and "| of floor |" in finished.stdout
     assert "throughput" in finished.stdout and "naive FastAPI (round by round: " in finished.stdout
+    assert "classify 112x112 scan (auto), c=64: throughput" in finished.stdout, "compared with naive's 28x28 case"
+    assert "| classify 1 PNG (auto), c=64: x naive ≥ 2 |" in finished.stdout, "the targets table"
 
 
 def test_profile_summary_groups_samples_by_area(tmp_path: Path) -> None:
