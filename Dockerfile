@@ -19,7 +19,8 @@ RUN python -m venv /opt/venv \
 # torch's sources at every start costs seconds. Importing the service once here writes bytecode for
 # exactly the modules it loads (compiling everything would add ~150 MB).
 RUN cd / && /opt/venv/bin/python -c "import service.__main__, uvicorn.main, multipart, uvicorn.lifespan.on, \
-      uvicorn.loops.auto, uvicorn.loops.uvloop, uvicorn.protocols.http.auto, uvicorn.protocols.http.httptools_impl"
+      uvicorn.loops.auto, uvicorn.loops.uvloop, uvicorn.protocols.http.auto, uvicorn.protocols.http.httptools_impl, \
+      service.serving, service.workers, multiprocessing.spawn, prometheus_client.multiprocess"
 
 FROM ${BASE_IMAGE}
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app

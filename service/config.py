@@ -19,7 +19,16 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address to bind; use 0.0.0.0 inside a container")
     port: int = Field(8000, ge=1, le=65535, description="TCP port")
     model_path: Path = Field(DEFAULT_MODEL, description="TorchScript model; its .json card must sit beside it")
-    torch_threads: int = Field(0, ge=0, le=64, description="torch intra-op threads; 0 = one per CPU core")
+    torch_threads: int = Field(
+        0, ge=0, le=64, description="torch intra-op threads per worker; 0 = the CPU cores shared among the workers"
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="worker processes on the one port, each with its own model and micro-batcher; set it to the "
+        "number of CPU cores the service may use",
+    )
     max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="largest request body accepted")
     body_timeout_seconds: float = Field(30.0, gt=0, description="time allowed to receive a request body")
     max_image_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest single image file")

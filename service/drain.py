@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 
 import uvicorn
 from starlette.datastructures import State
@@ -66,9 +67,9 @@ class CloseConnectionsWhileDraining:
         await self.app(scope, receive, send_closing)
 
 
-async def serve_until_drained(server: uvicorn.Server, drain: Drain) -> None:
+async def serve_until_drained(server: uvicorn.Server, drain: Drain, sockets: list[socket.socket] | None) -> None:
     """Run uvicorn; once it has started (model loaded, port open), stop signals go through ``drain``."""
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets))
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)
     if server.started and not server.should_exit:
@@ -76,7 +77,10 @@ async def serve_until_drained(server: uvicorn.Server, drain: Drain) -> None:
     await serving
 
 
-def run_with_drain(app: ASGIApp, state: State, drain_seconds: float, **uvicorn_options: object) -> None:
-    """``uvicorn.run(app, **uvicorn_options)``, with the drain period on the first stop signal."""
+def run_with_drain(
+    app: ASGIApp, state: State, drain_seconds: float, sockets: list[socket.socket] | None, **uvicorn_options: object
+) -> None:
+    """``uvicorn.run(app, **uvicorn_options)`` (on ``sockets`` when given: a worker's, bound by its supervisor),
+    with the drain period on the first stop signal."""
     server = uvicorn.Server(uvicorn.Config(CloseConnectionsWhileDraining(app, state), **uvicorn_options))  # type: ignore[arg-type]
-    asyncio.run(serve_until_drained(server, Drain(server, state, drain_seconds)))
+    asyncio.run(serve_until_drained(server, Drain(server, state, drain_seconds), sockets))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.errors import error_response, not_ready_response
 from service.schemas import ErrorResponse
@@ -32,4 +32,4 @@ async def read_readiness(request: Request) -> JSONResponse:
 @metrics_router.get("/metrics", response_class=Response)
 async def read_metrics(request: Request) -> Response:
     """Prometheus metrics in text format."""
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -15,6 +16,7 @@ class JsonFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
         self.last_second, self.last_time = -1, ""
+        self.pid = os.getpid()  # which worker wrote the line, with ROUTED_VAE_WORKERS > 1
 
     def timestamp(self, created: float) -> str:
         """Local time to the second, formatted once per second (one log line per request)."""
@@ -29,6 +31,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": self.pid,
         }
         entry.update({key: getattr(record, key) for key in EXTRA_FIELDS if hasattr(record, key)})
         if record.exc_info:

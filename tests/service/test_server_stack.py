@@ -9,8 +9,8 @@ import uvloop
 from starlette.applications import Starlette
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from service.__main__ import uvicorn_options
 from service.config import Settings
+from service.serving import uvicorn_options
 
 
 def test_uvicorn_serves_with_httptools_and_uvloop(tiny_model_path: Path) -> None:
