@@ -25,6 +25,7 @@ from mnist_form.preprocess import MNIST_SIDE, preprocess_auto
 from service.errors import schema_mismatch
 from service.images import ImageFile, ImageLimits, decode_base64, luminance, open_image_file, to_mnist_form
 from service.multipart import parse_multipart
+from service.png import decode_plain_grays
 from service.schemas import MAX_BATCH, ImagesRequest
 
 JSON_TYPES = ("application/json",)
@@ -85,10 +86,10 @@ def auto_one(index: int, gray: np.ndarray) -> np.ndarray:
         raise naming_image(index, error) from error
 
 
-def decoded(index: int, file: ImageFile) -> np.ndarray:
-    """Luminance of the request's image ``index``, upright, an error naming it."""
+def decoded(index: int, file: ImageFile, upright: bool = True) -> np.ndarray:
+    """Luminance of the request's image ``index`` (``upright``: its EXIF orientation applied), an error naming it."""
     try:
-        return luminance(file, upright=True)
+        return luminance(file, upright)
     except InputError as error:
         raise naming_image(index, error) from error
 
@@ -102,7 +103,12 @@ def auto_files_to_mnist(files: list[ImageFile]) -> np.ndarray:
     for index in sorted(set(range(len(files))) - set(small)):
         results[index] = auto_one(index, decoded(index, files[index]))
     if small:
-        grays = [decoded(index, files[index]) for index in small]
+        same_size = len({(files[index].width, files[index].height) for index in small}) == 1
+        grays = (
+            list(luminances([files[index] for index in small]))
+            if same_size
+            else [decoded(index, files[index]) for index in small]
+        )
         results[small] = preprocess_auto_many(grays, lambda position, gray: auto_one(small[position], gray))
     return results
 
@@ -122,6 +128,8 @@ def files_to_mnist(files: list[ImageFile], preprocess: str) -> np.ndarray:
     """(N, 28, 28) MNIST-form pixels from opened image files, as ``preprocess`` (auto or none) asks."""
     if preprocess == "auto":
         return auto_files_to_mnist(files)
+    if all(file.width == file.height == MNIST_SIDE for file in files):  # none: a 28 x 28 image is taken as it is
+        return luminances(files, upright=False)
     return np.stack(each_image(files, lambda file: to_mnist_form(file, preprocess)))
 
 
@@ -134,9 +142,14 @@ class RequestImages:
     preprocessed: bool = True
 
 
-def luminances(files: list[ImageFile]) -> np.ndarray:
-    """(N, H, W) luminance of equal-size image files, upright, errors naming the image."""
-    return np.stack([decoded(index, file) for index, file in enumerate(files)])
+def luminances(files: list[ImageFile], upright: bool = True) -> np.ndarray:
+    """(N, H, W) luminance of equal-size image files, errors naming the image. Plain grayscale PNGs (the usual
+    digit upload) are decoded together, in one pass (service/png.py); anything else one by one."""
+    if len(files) > 1 and all(file.pillow is None for file in files):
+        pixels = decode_plain_grays([file.data for file in files], files[0].width, files[0].height)
+        if pixels is not None:
+            return pixels.astype(np.float32) / 255
+    return np.stack([decoded(index, file, upright) for index, file in enumerate(files)])
 
 
 async def images_from_multipart(

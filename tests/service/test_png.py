@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from service.images import pixels_to_png
-from service.png import SIGNATURE, chunk, gray_png, png_size, read_gray_png
+from service.png import SIGNATURE, chunk, decode_plain_grays, gray_png, png_size, read_gray_png
 
 MAX_PIXELS = 4096 * 4096
 
@@ -127,3 +127,53 @@ def test_png_size_reads_the_header_only() -> None:
     assert png_size(gray_png(random_gray((5, 7)))[:24]) == (7, 5), "the first 24 bytes are enough"
     assert png_size(b"GIF89a" + bytes(30)) is None
     assert png_size(b"\x89PNG\r\n\x1a\n") is None
+
+
+def filtered_png(image: np.ndarray, filters: list[int]) -> bytes:
+    """A grayscale PNG whose rows use the given filter types (0 none, 1 sub, 2 up, 3 average, 4 Paeth)."""
+    height, width = image.shape
+    pixels, prior, rows = image.astype(np.int32), np.zeros(width, np.int32), []
+    for row, kind in zip(pixels, filters, strict=True):
+        left = np.concatenate([[0], row[:-1]])
+        upper_left = np.concatenate([[0], prior[:-1]])
+        estimate = left + prior - upper_left
+        paeth = np.where(
+            (np.abs(estimate - left) <= np.abs(estimate - prior))
+            & (np.abs(estimate - left) <= np.abs(estimate - upper_left)),
+            left,
+            np.where(np.abs(estimate - prior) <= np.abs(estimate - upper_left), prior, upper_left),
+        )
+        predicted = [np.zeros(width, np.int32), left, prior, (left + prior) // 2, paeth][kind]
+        rows.append(bytes([kind]) + ((row - predicted) % 256).astype(np.uint8).tobytes())
+        prior = row
+    header = struct.pack(">II5B", width, height, 8, 0, 0, 0, 0)
+    return SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("first_filter", [0, 1, 2, 3, 4])
+def test_many_pngs_decoded_together_equal_each_decoded_by_pillow(first_filter: int) -> None:
+    rng = np.random.default_rng(first_filter)
+    images = [random_gray((28, 28), seed) for seed in range(12)]
+    files = [filtered_png(image, [first_filter, *rng.integers(0, 5, 27).tolist()]) for image in images]
+    for data, image in zip(files, images, strict=True):
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), image), "the test's writer is right"
+    assert np.array_equal(decode_plain_grays(files, 28, 28), np.stack(images))  # type: ignore[arg-type]
+
+
+def with_row_filter(image: np.ndarray, row: int, kind: int) -> bytes:
+    """A grayscale PNG of ``image`` whose row ``row`` claims filter type ``kind`` (5 and up: no such filter)."""
+    rows = bytearray(b"".join(b"\x00" + line.tobytes() for line in image))
+    rows[row * (image.shape[1] + 1)] = kind
+    header = struct.pack(">II5B", image.shape[1], image.shape[0], 8, 0, 0, 0, 0)
+    return SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b"")
+
+
+def test_pngs_that_cannot_be_decoded_together_are_left_to_the_one_by_one_reader() -> None:
+    image = random_gray((28, 28))
+    good = filtered_png(image, [0] * 28)
+    assert np.array_equal(decode_plain_grays([good, good], 28, 28), np.stack([image, image]))  # type: ignore[arg-type]
+    assert decode_plain_grays([good, good[:-20]], 28, 28) is None, "truncated"
+    assert decode_plain_grays([good, pillow_png(Image.new("RGB", (28, 28)))], 28, 28) is None, "not grayscale"
+    assert decode_plain_grays([good, good], 28, 27) is None, "not the size given"
+    for row in (0, 5):
+        assert decode_plain_grays([good, with_row_filter(image, row, 5)], 28, 28) is None, f"filter 5 in row {row}"
