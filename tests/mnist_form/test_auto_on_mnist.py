@@ -13,6 +13,7 @@ from mnist_form.batch import preprocess_auto_many
 from mnist_form.preprocess import preprocess_auto
 from tests.mnist_form import reference_preprocess as reference
 from tests.mnist_form.test_preprocess_reference import TOLERANCE
+from training import printed
 from training.data import Mnist, load_mnist
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "routed-vae.pt"
@@ -54,3 +55,11 @@ def test_accuracy_through_auto_does_not_drop(mnist: Mnist) -> None:
             latents = model.encode(torch.from_numpy(through_auto(images, pipeline)).unsqueeze(1))
         accuracy[pipeline] = float((latents.argmax(dim=1).numpy() == labels).mean())
     assert accuracy["in requests of 256"] >= accuracy["reference"] > 0.9, accuracy
+
+
+def test_printed_training_digits_are_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training renders printed digits through ``auto``: the same pictures, byte for byte, with either pipeline,
+    so a retrain sees the same data."""
+    fast = printed.printed_digits(300, seed=0)
+    monkeypatch.setattr(printed, "preprocess_auto", reference.preprocess_auto)
+    assert np.array_equal(fast.images, printed.printed_digits(300, seed=0).images)
