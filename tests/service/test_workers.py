@@ -18,6 +18,8 @@ from tests.service.live_server import free_port, start_service, wait_ready
 
 REQUESTS = 120
 
+pytestmark = pytest.mark.slow  # starts real worker processes (about a minute)
+
 
 def log_lines(log: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
