@@ -85,3 +85,28 @@ def test_workers_that_cannot_load_the_model_stop_the_service(tmp_path: Path, mon
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 2
     assert "cannot start" in stderr.decode() and "not found" in stderr.decode()
+
+
+def test_with_a_metrics_port_the_supervisor_serves_every_workers_metrics(
+    tiny_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrics_port = free_port()
+    monkeypatch.setenv("ROUTED_VAE_WORKERS", "2")
+    monkeypatch.setenv("ROUTED_VAE_METRICS_PORT", str(metrics_port))
+    port, log = free_port(), tmp_path / "service.log"
+    with log.open("wb") as stderr:
+        process = start_service(tiny_model_path, port, stderr=stderr.fileno())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, timeout=60)
+        wait_for_workers(log, 2)
+        assert [classify(url) for _ in range(20)] == [200] * 20
+        assert httpx.get(f"{url}/metrics").status_code == 404, "metrics are on their own port"
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        counted = metric(text, "routed_vae_requests_total", 'endpoint="/classify",method="POST",status="200"')
+        assert counted == 20 and "routed_vae_model_info{" in text
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
