@@ -35,6 +35,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bench.serve_cases import CASES, ROOT, SERVERS, Case, Payload, Server, mnist_pngs, scan_png, write_payloads
@@ -103,11 +104,11 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) 
 @contextmanager
 def running(server: Server, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     command = ["taskset", "-c", SERVER_CPU, sys.executable, "-m", server.module, "--port", str(port)]
-    env = {**os.environ, **server.env, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **server.env, "PYTHONPATH": str(server.tree)}
     with log.open("wb") as output:
         # A session of its own, so that stopping it also stops LitServe's worker processes.
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=server.tree, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             wait_ready(f"http://127.0.0.1:{port}{server.ready_path}", process)
@@ -214,6 +215,18 @@ def bench_all(args: argparse.Namespace, payloads: dict[str, Payload], logs: Path
     return runs
 
 
+def servers_at(refs: list[str], folder: Path) -> dict[str, Server]:
+    """Our service as it was at each git ref (exported with ``git archive``), for before/after tables in one run."""
+    servers: dict[str, Server] = {}
+    for ref in refs:
+        tree = folder / f"tree-{len(servers)}"
+        tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        servers[f"ours@{ref}"] = replace(SERVERS["ours"], name=f"routed-vae at {ref}", tree=tree)
+    return servers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS), help="(default: all)")
@@ -223,6 +236,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per case (default: 3)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds over all servers (default: 3)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--at-commit", nargs="+", default=[], help="also our service at these git refs (default: none)")
     parser.add_argument("--profile", type=Path, help="py-spy raw profile of our server at c=64 (needs py-spy)")
     args = parser.parse_args()
     for tool in ("wrk", "taskset") + (("py-spy",) if args.profile else ()):
@@ -230,6 +244,9 @@ def main() -> None:
             sys.exit(f"error: '{tool}' is not on PATH (apt install wrk util-linux; pip install -e '.[bench]')")
     with tempfile.TemporaryDirectory() as folder:
         payloads = write_payloads(Path(folder))
+        earlier = servers_at(args.at_commit, Path(folder))
+        SERVERS.update(earlier)
+        args.servers += list(earlier)
         runs = bench_all(args, payloads, Path(folder))
     print()
     print(markdown_table(runs))

@@ -25,6 +25,7 @@ class Server:
     kinds: frozenset[str]  # which case kinds it serves
     env: dict[str, str] = field(default_factory=dict)
     classifies: bool = True  # its answers are checked before it is timed (the floor's are constant)
+    tree: Path = ROOT  # the source tree it runs from (another commit's, for before/after tables)
 
 
 ALL_KINDS = frozenset({"single", "single-auto", "scan-auto", "batch", "batch-auto", "decode"})

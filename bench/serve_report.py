@@ -51,10 +51,15 @@ def markdown_table(runs: Runs) -> str:
     return "\n".join(lines)
 
 
+def compared_case(case: Case, other: str) -> str:
+    """The other server's case to compare with: the same case for our service at another commit."""
+    return case.name if other.startswith("ours@") else case.compared_with
+
+
 def round_ratios(runs: Runs, case: Case, other: str) -> list[float]:
     """Ours over ``other`` in each round (the servers of one round ran minutes apart; the machine's speed
     drifts more than that between rounds), against ``other``'s baseline case."""
-    mine, theirs = runs["ours"][case.name], runs[other][case.compared_with]
+    mine, theirs = runs["ours"][case.name], runs[other][compared_case(case, other)]
     return [a["requests_per_s"] / b["requests_per_s"] for a, b in zip(mine, theirs, strict=True)]
 
 
@@ -63,13 +68,14 @@ def ratios(runs: Runs) -> str:
     table's "of floor" column)."""
     lines = []
     for case in CASES:
-        for other in ("naive", "litserve"):
-            if case.name not in runs.get("ours", {}) or case.compared_with not in runs.get(other, {}):
+        for other in [key for key in runs if key not in ("ours", "floor")]:
+            theirs = compared_case(case, other)
+            if case.name not in runs.get("ours", {}) or theirs not in runs.get(other, {}):
                 continue
             median = middle_run(runs["ours"][case.name])["requests_per_s"]
-            median /= middle_run(runs[other][case.compared_with])["requests_per_s"]
+            median /= middle_run(runs[other][theirs])["requests_per_s"]
             per_round = " / ".join(f"{ratio:.2f}" for ratio in round_ratios(runs, case, other))
-            against = "" if case.compared_with == case.name else f" in '{case.compared_with}'"
+            against = "" if theirs == case.name else f" in '{theirs}'"
             lines.append(
                 f"- {case.name}: throughput {median:.2f}x {SERVERS[other].name}{against} (round by round: {per_round})"
             )
