@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -34,3 +36,17 @@ def wait_ready(url: str, timeout: float = 20.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"service at {url} was not ready within {timeout} s")
+
+
+@contextmanager
+def serving(model: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The URL of a ready `python -m service` process (``env``: extra settings), stopped afterwards."""
+    port = free_port()
+    process = start_service(model, port, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.service.live_server import free_port, start_service, wait_ready
+from tests.service.live_server import serving
 
 pytestmark = pytest.mark.browser
 
@@ -28,15 +27,8 @@ SCREENSHOTS = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output"))
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    port = free_port()
-    process = start_service(MODEL, port, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url)
+    with serving(MODEL) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

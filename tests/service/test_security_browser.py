@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.service.live_server import free_port, start_service, wait_ready
+from tests.service.live_server import serving
 from tests.service.test_demo_browser import MODEL, SCREENSHOTS, browser  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
@@ -34,15 +33,8 @@ window.SwaggerUIBundle.SwaggerUIStandalonePreset = {};
 
 @pytest.fixture(scope="module")
 def keyed_server() -> Iterator[str]:
-    port = free_port()
-    process = start_service(MODEL, port, stderr=subprocess.DEVNULL, env={"ROUTED_VAE_API_KEYS": KEY})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url)
+    with serving(MODEL, env={"ROUTED_VAE_API_KEYS": KEY}) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 class Watched:

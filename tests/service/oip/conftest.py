@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.service.live_server import free_port, start_service, wait_ready
+from tests.service.live_server import serving
 
 SAMPLES = Path(__file__).resolve().parents[3] / "service" / "static" / "mnist-samples.json"
 
@@ -21,15 +20,8 @@ SAMPLES = Path(__file__).resolve().parents[3] / "service" / "static" / "mnist-sa
 @pytest.fixture(scope="session")
 def live_url(tiny_model_path: Path) -> Iterator[str]:
     """The URL of a real `python -m service` process serving the tiny model."""
-    port = free_port()
-    process = start_service(tiny_model_path, port, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url)
+    with serving(tiny_model_path) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def mnist_digits(count: int) -> np.ndarray:
