@@ -147,11 +147,6 @@ def to_mnist_form(file: ImageFile, preprocess: str) -> np.ndarray:
     return preprocess_auto(gray) if auto else preprocess_none(gray)
 
 
-def image_to_mnist(data: bytes, limits: ImageLimits, preprocess: str) -> np.ndarray:
-    """Bytes of an image file -> (28, 28) float32 in [0, 1], MNIST form."""
-    return to_mnist_form(open_image_file(data, limits), preprocess)
-
-
 def pixels_to_png(pixels: np.ndarray, scale: int = 1) -> bytes:
     """(28, 28) values in [0, 1] -> an 8-bit grayscale PNG with no metadata, upscaled by nearest neighbour."""
     image = to_bytes(pixels)

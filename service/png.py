@@ -144,11 +144,3 @@ def decode_plain_grays(files: list[bytes], width: int, height: int) -> np.ndarra
     except (ValueError, OSError):  # a filter type no PNG has, in some row
         return None
     return np.frombuffer(image.tobytes(), dtype=np.uint8).reshape(len(files), height, width)
-
-
-def read_gray_png(data: bytes, max_pixels: int) -> np.ndarray | None:
-    """(H, W) uint8 pixels of a plain 8-bit grayscale PNG of at most ``max_pixels``; None otherwise."""
-    size = plain_gray_size(data)
-    if size is None or size[0] * size[1] > max_pixels:
-        return None
-    return decode_plain_gray(data, *size)

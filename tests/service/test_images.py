@@ -13,14 +13,19 @@ from service.errors import status_of
 from service.images import (
     ImageLimits,
     decode_base64,
-    image_to_mnist,
     luminance,
     open_image_file,
     pixels_to_png,
+    to_mnist_form,
 )
 from tests.service.digit_pictures import draw_digit, encode, fonts
 
 LIMITS = ImageLimits(max_bytes=1_000_000, max_pixels=2000 * 2000)
+
+
+def image_to_mnist(data: bytes, limits: ImageLimits, preprocess: str) -> np.ndarray:
+    """Bytes of an image file -> MNIST form, as the service's request path does it for one file."""
+    return to_mnist_form(open_image_file(data, limits), preprocess)
 
 
 def picture(dark_on_light: bool, mode: str = "RGB", fmt: str = "PNG", offset: tuple[int, int] = (0, 0)) -> bytes:

@@ -12,9 +12,17 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from service.images import pixels_to_png
-from service.png import SIGNATURE, chunk, decode_plain_grays, gray_png, png_size, read_gray_png
+from service.png import SIGNATURE, chunk, decode_plain_gray, decode_plain_grays, gray_png, plain_gray_size, png_size
 
 MAX_PIXELS = 4096 * 4096
+
+
+def read_gray_png(data: bytes, max_pixels: int) -> np.ndarray | None:
+    """What the service's fast path gives: pixels of a plain grayscale PNG within ``max_pixels``, else None."""
+    size = plain_gray_size(data)
+    if size is None or size[0] * size[1] > max_pixels:
+        return None
+    return decode_plain_gray(data, *size)
 
 
 def pillow_png(image: Image.Image, **options: object) -> bytes:
