@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,13 +34,22 @@ def endpoint_label(scope: Scope) -> str:
     return STATIC if path.startswith(STATIC + "/") else "other"
 
 
-def request_id_from(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"x-request-id":
-            text: str = value.decode("latin-1")
-            if SAFE_REQUEST_ID.match(text):
-                return text
-    return uuid.uuid4().hex
+class RequestIds:
+    """Fresh request ids: 32 hex digits, a random half drawn once per process and a counter. As unique as a
+    random UUID's hex in practice, without a system call for random bytes on every request."""
+
+    def __init__(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count()
+
+    def __call__(self, scope: Scope) -> str:
+        """The client's X-Request-ID if it is safe to log and echo, else a fresh id."""
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                text: str = value.decode("latin-1")
+                if SAFE_REQUEST_ID.match(text):
+                    return text
+        return f"{self.prefix}{next(self.counter):016x}"
 
 
 class RequestContextMiddleware:
@@ -47,12 +57,13 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
+        self.request_id = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = request_id_from(scope)
+        request_id = self.request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         began, status = time.perf_counter(), 500
 

@@ -37,3 +37,10 @@ def test_each_request_is_one_json_line_with_its_request_id(
     assert (access["method"], access["path"], access["status"]) == ("POST", "/classify", 200)
     assert access["duration_ms"] > 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", access["time"])
+
+
+def test_fresh_request_ids_are_distinct_hex_and_unsafe_ones_are_replaced(client: TestClient) -> None:
+    ids = [client.get("/healthz").headers["x-request-id"] for _ in range(3)]
+    ids.append(client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"}).headers["x-request-id"])
+    assert len(set(ids)) == 4
+    assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in ids)
