@@ -152,6 +152,23 @@ FLAGS = (
         NON_NEGATIVE_INT,
     ),
     Flag(
+        "--margin-weight",
+        "after the inhibited epochs, weight of a label-free term keeping each image's winning dimension ahead "
+        "of its strongest rival; 0 = off",
+        NON_NEGATIVE,
+    ),
+    Flag(
+        "--margin-ratio",
+        "the margin term acts once the strongest rival passes this fraction of the winner",
+        bounded(float, 0, 1),
+    ),
+    Flag(
+        "--margin-teacher",
+        "the margin term's winner is the argmax of the model frozen at the end of the inhibited epochs",
+        switch=True,
+        default_text="off: each image's own argmax",
+    ),
+    Flag(
         "--shift-pixels",
         "move each training image by a random offset of up to N pixels per axis",
         bounded(int, 0, MAX_SHIFT),

@@ -42,6 +42,8 @@ class LossWeights:
     l1_free_fraction: float = 0.0  # activation up to this fraction of the image's largest is not penalised
     blank: float = 0.0  # decode(0) against a blank image
     inhibit: bool = True  # whether the model's rival inhibition applies in this epoch
+    margin: float = 0.0  # weight of the winner's margin over its strongest rival (training/model.py)
+    margin_ratio: float = 0.5  # the rival may reach this fraction of the winner before the margin term acts
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,14 @@ class TrainConfig:
     # Four inhibited epochs set up the routing (97 % test accuracy); the plain epochs after them let other
     # digits' dimensions carry detail again, which brings the reconstruction error back under 26.5.
     inhibition_epochs: int | None = 4
+    # After the inhibited epochs, a label-free margin term keeps each image's winning dimension (its own
+    # argmax, whatever the label) ahead of its strongest rival: the rival is pushed down, the winner up, once
+    # the rival passes ``margin_ratio`` of the winner. 0 = off.
+    margin_weight: float = 0.0
+    margin_ratio: float = 0.5
+    # The margin term's winner: each image's own argmax (False), or a teacher's (True): the model as it was at
+    # the end of the inhibited epochs, frozen.
+    margin_teacher: bool = False
     # Weight of the "zero means none" anchor: squared error of decode(0) against a blank image.
     # Without it the decoder can draw one digit from the all-zero latent and that digit's
     # dimension is never needed (it dies); labels are not involved.
@@ -106,13 +116,16 @@ class TrainConfig:
     def loss_weights(self, epoch: int) -> LossWeights:
         """The loss weights in force during ``epoch`` (counted from 0)."""
         l1 = self.l1_weight * self.l1_decay**epoch
+        inhibit = self.inhibition_epochs is None or epoch < self.inhibition_epochs
         return LossWeights(
             recon=self.recon_weight,
             kl=self.kl_weight,
             l1=l1,
             l1_free_fraction=self.l1_free_fraction if epoch >= self.l1_free_start else 0.0,
             blank=self.blank_weight,
-            inhibit=self.inhibition_epochs is None or epoch < self.inhibition_epochs,
+            inhibit=inhibit,
+            margin=0.0 if inhibit else self.margin_weight,
+            margin_ratio=self.margin_ratio,
         )
 
 

@@ -164,6 +164,19 @@ def l1_penalty(activation: Tensor, free_fraction: float) -> Tensor:
     return activation.sum(dim=1).mean()
 
 
+def margin_penalty(activation: Tensor, ratio: float, winners: Tensor | None = None) -> Tensor:
+    """Mean over the batch of how far each image's strongest rival exceeds ``ratio`` times its winner.
+
+    The winner is the image's largest activation, or ``winners`` (B,): a teacher's argmax. Neither is a label:
+    the term keeps decisions the encoder has already made clear of their strongest rival, and leaves smaller
+    activations free to carry detail."""
+    if winners is None:
+        winners = activation.argmax(dim=1)
+    winner = activation.gather(1, winners[:, None])  # (B, 1)
+    others = activation.scatter(1, winners[:, None], float("-inf"))
+    return F.relu(others.max(dim=1, keepdim=True).values - ratio * winner).mean()
+
+
 def decoder_loss_terms(model: RoutedVAE, images: Tensor, weights: LossWeights) -> LossTerms:
     """Reconstruction of the deterministic latent plus the blank anchor; the encoder is held fixed."""
     flat = images.flatten(1)  # (B, 784)
@@ -181,8 +194,10 @@ def loss_terms(
     images: Tensor,
     labels: Tensor,
     weights: LossWeights,
+    winners: Tensor | None = None,
 ) -> LossTerms:
-    """The routed VAE objective: weighted reconstruction + KL (+ optional label-free L1)."""
+    """The routed VAE objective: weighted reconstruction + KL (+ optional label-free L1 and margin terms);
+    ``winners``: a teacher's argmax per image for the margin term (else each image's own)."""
     flat = images.flatten(1)  # (B, 784)
     encoding = model.sample(flat, weights.inhibit)
     routed = route_gradients(encoding.latent, labels)
@@ -193,4 +208,6 @@ def loss_terms(
     l1 = l1_penalty(F.relu(encoding.mean), weights.l1_free_fraction)
     blank = model.decode(images.new_zeros(1, model.config.latent_size)).pow(2).sum()
     total = weights.recon * recon + weights.kl * kl + weights.l1 * l1 + weights.blank * blank
+    if weights.margin > 0:
+        total = total + weights.margin * margin_penalty(F.relu(encoding.mean), weights.margin_ratio, winners)
     return LossTerms(total=total, recon=recon, kl=kl, l1=l1, blank=blank)

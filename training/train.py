@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -76,13 +77,24 @@ LOSS_KEYS = ("loss", "recon", "kl", "l1", "blank")
 
 
 def batch_loss(
-    model: RoutedVAE, images: Tensor, labels: Tensor, config: TrainConfig, weights: LossWeights, decoder_only: bool
+    model: RoutedVAE,
+    images: Tensor,
+    labels: Tensor,
+    config: TrainConfig,
+    weights: LossWeights,
+    decoder_only: bool,
+    teacher: RoutedVAE | None = None,
 ) -> LossTerms:
-    """The loss of one batch: routed on augmented images, or the decoder's alone on the images as they are."""
+    """The loss of one batch: routed on augmented images, or the decoder's alone on the images as they are;
+    ``teacher`` names each image's winner for the margin term."""
     if decoder_only:  # the decoder is tuned on the images as they are, like the test set
         return decoder_loss_terms(model, images, weights)
     augmented = random_affine(random_shift(images, config.shift_pixels), config.rotation_degrees, config.shear)
-    return loss_terms(model, augmented, labels, weights)
+    winners = None
+    if teacher is not None and weights.margin > 0:
+        with torch.no_grad():
+            winners = teacher.encode(augmented.flatten(1)).argmax(dim=1)
+    return loss_terms(model, augmented, labels, weights, winners)
 
 
 def train_epoch(
@@ -92,9 +104,10 @@ def train_epoch(
     config: TrainConfig,
     epoch: int,
     averaged: AveragedModel | None = None,
+    teacher: RoutedVAE | None = None,
 ) -> dict[str, float]:
     """One pass over the shuffled training data; returns the mean of each loss term. ``averaged``, when
-    given, takes every step into its moving average."""
+    given, takes every step into its moving average; ``teacher`` names the margin term's winners."""
     model.train()
     order = torch.randperm(len(data), device=data.labels.device)
     sums = dict.fromkeys(LOSS_KEYS, 0.0)
@@ -102,7 +115,7 @@ def train_epoch(
     weights = config.loss_weights(epoch)
     for index in tqdm(batches, desc="  batches", leave=False, unit="batch"):
         images, labels = data.batch(index)
-        terms = batch_loss(model, images, labels, config, weights, decoder_only=epoch >= config.epochs)
+        terms = batch_loss(model, images, labels, config, weights, epoch >= config.epochs, teacher)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
@@ -167,6 +180,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     averaged: AveragedModel | None
     data_seconds: float  # spent preparing the training set
+    teacher: RoutedVAE | None = None  # the model frozen at the end of the inhibited epochs (--margin-teacher)
 
 
 def set_up(config: TrainConfig, mnist: Mnist | None) -> Run:
@@ -216,10 +230,27 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
     began = time.perf_counter()
     lr = set_learning_rate(run.optimizer, config, epoch)
     data, averaged = (run.train_data, run.averaged) if routed else (run.decoder_data, None)
-    losses = train_epoch(run.model, run.optimizer, data, config, epoch, averaged)
+    losses = train_epoch(run.model, run.optimizer, data, config, epoch, averaged, margin_teacher(run, epoch))
     record: dict[str, Any] = {"epoch": epoch + 1, "phase": "routed" if routed else "decoder", "lr": lr, **losses}
     record.update(score_on_test_set(run, routed), seconds=time.perf_counter() - began)
     return record
+
+
+def margin_teacher(run: Run, epoch: int) -> RoutedVAE | None:
+    """The margin term's teacher from the first epoch after the inhibited ones on: the model as it is then,
+    frozen and kept in the run folder (so that --resume finds the same teacher); None when not asked for."""
+    config = run.config
+    if not config.margin_teacher or config.inhibition_epochs is None or epoch < config.inhibition_epochs:
+        return None
+    if run.teacher is None:
+        path = config.run_dir / "teacher.pt"
+        teacher = copy.deepcopy(run.model)
+        if path.exists() and epoch > config.inhibition_epochs:
+            teacher.load_state_dict(torch.load(path, map_location=run.device, weights_only=True))
+        else:
+            torch.save(teacher.state_dict(), path)
+        run.teacher = teacher.eval().requires_grad_(False)
+    return run.teacher
 
 
 def record_epoch(run: Run, record: dict[str, Any]) -> None:

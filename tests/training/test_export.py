@@ -102,3 +102,18 @@ def test_resume_restores_the_weight_average(tmp_path: Path, tiny_mnist: Mnist) -
     train(replace(base, epochs=1, run_dir=tmp_path / "b"), mnist=tiny_mnist)
     resumed = train(replace(base, epochs=2, run_dir=tmp_path / "b", resume=True), mnist=tiny_mnist).model.state_dict()
     assert all(torch.equal(resumed[key], value) for key, value in straight.items())
+
+
+def test_a_resumed_run_keeps_its_margin_teacher(tmp_path: Path, tiny_mnist: Mnist) -> None:
+    """The teacher is the model at the end of the inhibited epochs; a run resumed after that point must use the
+    same one (kept in the run folder), or it would train differently from a straight run."""
+    base = replace(
+        TINY_CONFIG, decoder_epochs=0, batch_size=50, inhibition_epochs=1, margin_weight=5.0, margin_teacher=True
+    )
+    straight = train(replace(base, epochs=3, run_dir=tmp_path / "a"), mnist=tiny_mnist).model.state_dict()
+    assert (tmp_path / "a" / "teacher.pt").exists()
+    train(replace(base, epochs=2, run_dir=tmp_path / "b"), mnist=tiny_mnist)
+    resumed = train(replace(base, epochs=3, run_dir=tmp_path / "b", resume=True), mnist=tiny_mnist).model.state_dict()
+    assert all(torch.equal(resumed[key], value) for key, value in straight.items())
+    without = train(replace(base, epochs=3, margin_teacher=False, run_dir=tmp_path / "c"), mnist=tiny_mnist)
+    assert not torch.equal(without.model.state_dict()["encoder.0.weight"], straight["encoder.0.weight"])

@@ -9,7 +9,7 @@ import torch
 
 from tests.conftest import TINY_MODEL
 from training.config import LossWeights, TrainConfig
-from training.model import RoutedVAE, inhibit_rivals, l1_penalty, loss_terms, route_gradients
+from training.model import RoutedVAE, inhibit_rivals, l1_penalty, loss_terms, margin_penalty, route_gradients
 
 
 def test_route_gradients_keeps_values_and_masks_gradient() -> None:
@@ -179,6 +179,31 @@ def test_each_training_weight_reaches_its_own_loss_term() -> None:
 def test_the_free_fraction_applies_from_its_start_epoch() -> None:
     config = TrainConfig(l1_free_fraction=0.3, l1_free_start=2)
     assert [config.loss_weights(epoch).l1_free_fraction for epoch in range(4)] == [0.0, 0.0, 0.3, 0.3]
+
+
+def test_the_margin_acts_only_on_a_rival_close_to_the_winner() -> None:
+    activation = torch.tensor([[4.0, 1.0, 0.5], [4.0, 3.0, 0.5]], requires_grad=True)
+    penalty = margin_penalty(activation, ratio=0.5)  # row 0: 1 <= 2, free; row 1: 3 - 2 = 1 over
+    penalty.backward()
+    assert penalty.item() == pytest.approx(0.5)  # the batch mean
+    assert activation.grad is not None
+    assert activation.grad[0].tolist() == [0.0, 0.0, 0.0]
+    assert activation.grad[1].tolist() == [-0.25, 0.5, 0.0]  # the winner up, the rival down, the rest untouched
+
+
+def test_a_teachers_winner_replaces_the_images_own() -> None:
+    activation = torch.tensor([[4.0, 1.0, 0.5]], requires_grad=True)
+    penalty = margin_penalty(activation, ratio=0.5, winners=torch.tensor([1]))  # the teacher says dimension 1
+    penalty.backward()
+    assert penalty.item() == pytest.approx(4.0 - 0.5)
+    assert activation.grad is not None
+    assert activation.grad[0].tolist() == [1.0, -0.5, 0.0]  # the image's own winner down, the teacher's up
+
+
+def test_the_margin_term_follows_the_inhibited_epochs() -> None:
+    config = TrainConfig(inhibition_epochs=2, margin_weight=0.7, margin_ratio=0.4)
+    assert [config.loss_weights(epoch).margin for epoch in range(4)] == [0.0, 0.0, 0.7, 0.7]
+    assert config.loss_weights(3).margin_ratio == 0.4
 
 
 def test_the_decoder_phase_restarts_its_learning_rate_only_when_asked() -> None:
