@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from service.config import Settings
 from service.images import pixels_to_png
 from service.main import create_app
-from tests.service.digit_pictures import digit_pictures
 from training.data import Mnist, load_mnist
 from training.evaluate import evaluate_file
+from training.input_kinds.digit_pictures import digit_pictures
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "routed-vae.pt"
 E2E_IMAGES = 500
