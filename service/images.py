@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_form.errors import InputError
+from mnist_form.picture import to_grayscale
 from mnist_form.preprocess import preprocess_auto, preprocess_none, to_bytes
 from service.png import decode_plain_gray, gray_png, plain_gray_size
 
@@ -61,20 +62,6 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as error:
         raise InputError("invalid_base64", f"The image is not valid base64: {error}.") from error
-
-
-def to_grayscale(image: Image.Image) -> np.ndarray:
-    """Luminance in [0, 1]; transparency flattened onto whichever background contrasts with the ink."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255
-        gray = np.asarray(rgba.convert("L"), dtype=np.float32) / 255
-        opaque = alpha > 0.5
-        ink_is_light = opaque.any() and float(gray[opaque].mean()) > 0.5
-        background = 0.0 if ink_is_light else 1.0
-        return gray * alpha + background * (1 - alpha)
-    luminance = image if image.mode == "L" else image.convert("L")
-    return np.asarray(luminance, dtype=np.float32) / 255
 
 
 @contextmanager

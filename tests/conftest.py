@@ -37,5 +37,5 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = replace(
         TrainConfig(model=TINY_MODEL), epochs=1, batch_size=100, out=folder / "tiny.pt", run_dir=folder / "run"
     )
-    export_model(train(config, mnist=mnist), config, ["--tiny"])
+    export_model(train(config, mnist=mnist), config, ["--tiny"], kind_sizes=None)  # no input kinds: fast
     return config.out

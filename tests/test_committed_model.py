@@ -6,6 +6,7 @@ fresh measurement rather than with constants.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,11 @@ from fastapi.testclient import TestClient
 from service.config import Settings
 from service.images import pixels_to_png
 from service.main import create_app
-from tests.service.digit_pictures import digit_pictures
 from training.data import Mnist, load_mnist
 from training.evaluate import evaluate_file
+from training.input_kinds import pad
+from training.input_kinds.digit_pictures import digit_pictures
+from training.input_kinds.sets import KIND_NAMES
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "routed-vae.pt"
 E2E_IMAGES = 500
@@ -50,6 +53,13 @@ def test_card_matches_fresh_evaluation(tmp_path: Path, card: dict[str, object]) 
     assert metrics["argmax_accuracy"] == pytest.approx(recorded["argmax_accuracy"], abs=1e-4)
     assert metrics["recon_error_per_image"] == pytest.approx(recorded["recon_error_per_image"], rel=1e-3)
     assert metrics["confusion_matrix"] == recorded["confusion_matrix"]
+    kinds = card["input_kinds"]
+    assert isinstance(kinds, dict) and list(kinds) == list(metrics["input_kinds"]) == list(KIND_NAMES)
+    for name, fresh in metrics["input_kinds"].items():
+        assert fresh["count"] == kinds[name]["count"] and fresh["description"] == kinds[name]["description"]
+        # The pictures are made afresh: allow one of them to come out differently (another libjpeg, Pillow).
+        assert fresh["accuracy"] == pytest.approx(kinds[name]["accuracy"], abs=1.01 / fresh["count"]), name
+    assert metrics["input_kinds"]["mnist"]["accuracy"] == metrics["argmax_accuracy"]
     for figure in ("sweep.png", "reconstructions.png", "confusion.png", "histograms.png", "report.md"):
         assert (tmp_path / figure).stat().st_size > 0
 
@@ -102,7 +112,7 @@ def test_classify_over_http_matches_offline_accuracy(
     assert abs(served - offline) <= 0.005
 
 
-def test_font_digits_are_classified(client: TestClient) -> None:
+def test_font_digits_are_classified(client: TestClient, card: dict[str, object]) -> None:
     """Printed digits are not handwriting: the rate is printed, and guarded against regressions.
 
     Measured with the committed model (2026-11-29, commit a28edd0; trained with 9 000 printed digits from faces
@@ -120,3 +130,26 @@ def test_font_digits_are_classified(client: TestClient) -> None:
     rate = 1 - len(wrong) / len(pictures)
     print(f"font digits: {len(pictures) - len(wrong)}/{len(pictures)} = {rate:.1%} right; wrong: {wrong}")
     assert rate >= 0.9
+    kinds = card["input_kinds"]
+    assert isinstance(kinds, dict)
+    assert rate == kinds["printed"]["accuracy"]  # the evaluation reads the pictures as the service does
+
+
+def test_pad_drawings_sent_as_the_page_sends_them_score_as_the_card_says(
+    client: TestClient, card: dict[str, object]
+) -> None:
+    """The demo page posts the pad's PNG as a data URL in JSON to /classify?preprocess=auto."""
+    drawings = pad.pad_drawings()
+    right = 0
+    for start in range(0, len(drawings), 50):
+        batch = drawings[start : start + 50]
+        urls = [
+            "data:image/png;base64," + base64.b64encode(pad.export_png(pad.render(d.strokes))).decode() for d in batch
+        ]
+        response = client.post("/classify?preprocess=auto", json={"images": urls})
+        assert response.status_code == 200, response.text
+        right += sum(p["digit"] == d.digit for p, d in zip(response.json()["predictions"], batch, strict=True))
+    kinds = card["input_kinds"]
+    assert isinstance(kinds, dict)
+    print(f"pad drawings through the service: {right}/{len(drawings)}")
+    assert right / len(drawings) == kinds["pad"]["accuracy"]

@@ -12,6 +12,8 @@ import torch
 
 from training.config import TrainConfig
 from training.data import CANONICAL_MD5, sha256_of
+from training.input_kinds.evaluation import card_section, evaluate_kinds
+from training.input_kinds.sets import DEFAULT_SIZES, KindSizes
 from training.metrics import Autoencoder, classification_metrics, latent_statistics, run_split
 from training.train import TrainResult, config_as_json
 
@@ -77,12 +79,19 @@ def training_record(result: TrainResult, config: TrainConfig, argv: list[str]) -
 
 
 def build_card(
-    result: TrainResult, config: TrainConfig, argv: list[str], model_path: Path, scripted: Autoencoder
+    result: TrainResult,
+    config: TrainConfig,
+    argv: list[str],
+    model_path: Path,
+    scripted: Autoencoder,
+    kind_sizes: KindSizes | None = DEFAULT_SIZES,
 ) -> dict[str, Any]:
-    """The model card: identity, training recipe, data provenance, test metrics, latent statistics."""
+    """The model card: identity, training recipe, data provenance, test metrics, accuracy per input kind
+    (left out when ``kind_sizes`` is None), latent statistics."""
     test_latents, test_errors = run_split(scripted, result.mnist.test)
     train_latents, _ = run_split(scripted, result.mnist.train)
     statistics = latent_statistics(train_latents, result.mnist.train.labels)
+    kinds = None if kind_sizes is None else evaluate_kinds(scripted, result.mnist.test, kind_sizes, progress=True)
     return {
         "name": MODEL_NAME,
         "version": CARD_VERSION,
@@ -95,6 +104,7 @@ def build_card(
         "data": data_provenance(config),
         "environment": {"torch": torch.__version__, "python": platform.python_version()},
         "test_metrics": classification_metrics(test_latents, test_errors, result.mnist.test.labels),
+        **({} if kinds is None else {"input_kinds": card_section(kinds)}),
         "latent_dimensions": latent_dimensions(config.model.latent_size),
         "latent_statistics": statistics,
         "slider_max": slider_max(statistics),

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from training.card import build_card, card_path
 from training.config import TrainConfig
 from training.data import Split
+from training.input_kinds.sets import DEFAULT_SIZES, KindSizes
 from training.model import RoutedVAE
 from training.train import TrainResult
 
@@ -78,8 +79,11 @@ def parity_sample(split: Split, count: int = 256) -> Tensor:
     return torch.from_numpy(split.images[:count]).float().div(255).unsqueeze(1)
 
 
-def export_model(result: TrainResult, config: TrainConfig, argv: list[str]) -> dict[str, Any]:
-    """Write the TorchScript file and its card; refuse when scripting changed the outputs."""
+def export_model(
+    result: TrainResult, config: TrainConfig, argv: list[str], kind_sizes: KindSizes | None = DEFAULT_SIZES
+) -> dict[str, Any]:
+    """Write the TorchScript file and its card; refuse when scripting changed the outputs. The card measures
+    the model on every input kind (``kind_sizes``; None leaves that section out)."""
     scale = unit_scale(result.model, result.mnist.train)
     scripted = script_model(result.model, scale)
     gap = parity_error(result.model, scripted, parity_sample(result.mnist.test), scale)
@@ -87,7 +91,7 @@ def export_model(result: TrainResult, config: TrainConfig, argv: list[str]) -> d
         raise RuntimeError(f"TorchScript export differs from the eager model by {gap:.2e}")
     config.out.parent.mkdir(parents=True, exist_ok=True)
     scripted.save(str(config.out))
-    card = build_card(result, config, argv, config.out, scripted)
+    card = build_card(result, config, argv, config.out, scripted, kind_sizes)
     card["export_parity_max_abs_error"] = gap
     card["latent_scale"] = scale
     card_path(config.out).write_text(json.dumps(card, indent=2) + "\n")

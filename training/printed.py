@@ -3,8 +3,8 @@
 A model that learned only handwriting reads many printed digits wrongly (a bold 9 as an 8, a closed-top 4 as a
 9). These pictures are rendered from the typefaces that ship inside matplotlib's wheel (STIX and Computer
 Modern), so every machine that installs the training extra renders the same set. None of them is a face the
-service's printed-digit test draws with (DejaVu, Pillow's bundled face): that test measures generalisation to
-unseen typefaces, not recall of the training set.
+printed input kind's test pictures are drawn with (training/input_kinds/digit_pictures.py: DejaVu, Pillow's
+bundled face): that test set measures generalisation to unseen typefaces, not recall of the training set.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from service.images import ImageLimits, luminance, open_image_file
-from tests.service.digit_pictures import digit_pictures
+from training.input_kinds.digit_pictures import digit_pictures
 
 SAMPLES = Path(__file__).resolve().parents[2] / "service" / "static" / "mnist-samples.json"
 LIMITS = ImageLimits(max_bytes=10_000_000, max_pixels=4096 * 4096)

@@ -18,7 +18,7 @@ from service.images import (
     pixels_to_png,
     to_mnist_form,
 )
-from tests.service.digit_pictures import draw_digit, encode, fonts
+from training.input_kinds.digit_pictures import draw_digit, encode, fonts
 
 LIMITS = ImageLimits(max_bytes=1_000_000, max_pixels=2000 * 2000)
 

@@ -14,6 +14,7 @@ from training.card import card_path
 from training.config import TrainConfig
 from training.data import Mnist
 from training.export import export_model, parity_error, script_model
+from training.input_kinds.sets import KIND_NAMES, KindSizes
 from training.model import RoutedVAE
 from training.train import train
 
@@ -42,7 +43,7 @@ def test_train_and_export_write_loadable_model_and_card(tmp_path: Path, tiny_mni
         run_dir=tmp_path / "run",
     )
     result = train(config, mnist=tiny_mnist)
-    card = export_model(result, config, ["--epochs", "2"])
+    card = export_model(result, config, ["--epochs", "2"], KindSizes(pad_per_digit=1, scans=10))
     loaded = torch.jit.load(str(config.out))
     latents = loaded.encode(torch.rand(3, 1, 28, 28))
     assert latents.shape == (3, 10) and torch.all(latents >= 0)
@@ -52,6 +53,13 @@ def test_train_and_export_write_loadable_model_and_card(tmp_path: Path, tiny_mni
     assert on_disk["training"]["command"] == "python -m training --epochs 2"
     assert len(on_disk["latent_statistics"]["per_digit"]) == 10
     assert len(on_disk["test_metrics"]["confusion_matrix"]) == 10
+    kinds = on_disk["input_kinds"]
+    assert (
+        list(kinds) == list(KIND_NAMES)
+        and list(on_disk).index("input_kinds") == list(on_disk).index("test_metrics") + 1
+    )
+    assert [kinds[name]["count"] for name in KIND_NAMES] == [100, 200, 10, 10]
+    assert all(0 <= kind["accuracy"] <= 1 and kind["description"] for kind in kinds.values())
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
 

@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.service.digit_pictures import FONT_FILES
 from training.config import TrainConfig
 from training.data import Split
+from training.input_kinds.digit_pictures import FONT_FILES
 from training.printed import TYPEFACES, Style, draw, font_dir, printed_digits
 from training.train import training_split
 
@@ -28,7 +28,7 @@ def test_labels_take_turns_and_pictures_are_in_mnist_form() -> None:
         assert abs(centre[0] - 14) < 1 and abs(centre[1] - 14) < 1  # centred by mass, as MNIST
 
 
-def test_every_typeface_ships_with_matplotlib_and_none_is_the_service_tests() -> None:
+def test_every_typeface_ships_with_matplotlib_and_none_is_the_printed_test_sets() -> None:
     for name in TYPEFACES:
         assert (font_dir() / name).is_file(), name
     tested = {Path(name).stem.lower() for name in FONT_FILES}

@@ -39,6 +39,12 @@ def test_smoke_run_finishes_quickly_and_exports_loadable_model(tmp_path: Path) -
     card = json.loads(out.with_suffix(".json").read_text())
     assert "2000 MNIST + 200 printed images" in result.stdout
     assert card["data"]["printed_digits"]["count"] == 200 and card["training"]["data_seconds"] > 0
+    assert {name: kind["count"] for name, kind in card["input_kinds"].items()} == {
+        "mnist": 10000,
+        "printed": 200,
+        "pad": 500,
+        "scans": 1000,
+    }
     # The data download on a fresh machine is not part of the 60 s budget; training and export are.
     print(f"smoke run took {time.perf_counter() - began:.1f} s")
 

@@ -1,4 +1,6 @@
-"""Synthetic real-world-like pictures of digits: fonts, thick strokes, colours, canvases, off centre."""
+"""The printed input kind: digits in faces the training set's printed digits (training/printed.py) never use,
+in fonts, thick strokes, colours, canvases and off centre, as PNG and JPEG files. The service's tests use them
+too; the evaluation reads them through ``auto`` (training/input_kinds/sets.py)."""
 
 from __future__ import annotations
 
@@ -57,9 +59,17 @@ def encode(image: Image.Image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+CANVASES = ((120, (0, 0)), (600, (-140, 90)))  # side in px, the digit's offset from the middle
+
+
+def picture_count() -> int:
+    """How many pictures ``digit_pictures`` makes here: 200 where the four DejaVu faces are installed."""
+    return len(CANVASES) * len(fonts(10)) * 10 * 2
+
+
 def digit_pictures() -> Iterator[Picture]:
     """Every digit in several fonts, both polarities, RGB/RGBA/L, PNG/JPEG, canvases up to 600 px."""
-    for canvas, offset in ((120, (0, 0)), (600, (-140, 90))):
+    for canvas, offset in CANVASES:
         for font_index, font in enumerate(fonts(canvas // 2)):
             for digit in range(10):
                 for dark_on_light in (True, False):
