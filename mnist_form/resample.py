@@ -18,6 +18,7 @@ from PIL import Image
 
 LANCZOS_SUPPORT = 3.0
 MATRIX_MAX_SIDE = 160  # inputs up to this side are resized by matrices; larger ones by Pillow (cheaper there)
+SIZE_KEY = 1 << 20  # (in size, out size) pairs as one number: in size * SIZE_KEY + out size
 BLAS_SINGLE_THREAD_MADDS = 65536 * 4  # OpenBLAS's products up to this many multiply-adds stay on one thread
 
 
@@ -108,3 +109,50 @@ def resize(image: np.ndarray, height: int, width: int, precise: bool = True) -> 
     # Columns first, then rows, each pass rounded to float32 as Pillow stores it; an axis whose size does not
     # change is left alone, as Pillow leaves it.
     return resize_stack(image, height, width, precise)
+
+
+@lru_cache(maxsize=4096)
+def padded_lanczos(in_size: int, out_size: int, in_pad: int, out_pad: int, precise: bool) -> np.ndarray:
+    """``lanczos_matrix(in_size, out_size)`` (the identity when the sizes are equal: Pillow leaves such an axis
+    alone) in the top-left corner of an (out_pad, in_pad) zero matrix: it resizes an image zero-padded to
+    ``in_pad`` into one zero-padded to ``out_pad``, the zeros adding nothing to the sums."""
+    matrix = np.zeros((out_pad, in_pad), dtype=np.float64 if precise else np.float32)
+    weights = lanczos_matrix(in_size, out_size) if precise else lanczos_matrix_float32(in_size, out_size)
+    matrix[:out_size, :in_size] = np.eye(in_size) if in_size == out_size else weights
+    matrix.flags.writeable = False
+    return matrix
+
+
+def stacked_lanczos(
+    in_sizes: np.ndarray, out_sizes: np.ndarray, in_pad: int, out_pad: int, precise: bool
+) -> np.ndarray:
+    """(n, out_pad, in_pad): the ``padded_lanczos`` matrix of each (in size, out size) pair."""
+    pairs, which = np.unique(in_sizes.astype(np.int64) * SIZE_KEY + out_sizes, return_inverse=True)
+    matrices = [padded_lanczos(pair // SIZE_KEY, pair % SIZE_KEY, in_pad, out_pad, precise) for pair in pairs.tolist()]
+    stacked: np.ndarray = np.stack(matrices)[which]
+    return stacked
+
+
+def resize_padded(
+    images: np.ndarray,
+    sizes: tuple[np.ndarray, np.ndarray],
+    new_sizes: tuple[np.ndarray, np.ndarray],
+    shape: tuple[int, int],
+    precise: bool = True,
+) -> np.ndarray:
+    """(n, H, W) float32 images, each zero-padded from its own (height, width) in ``sizes``, -> (n, *shape),
+    each resized to its own size in ``new_sizes`` and zero-padded: ``resize`` of every image (columns, then
+    rows, each pass rounded to float32), as batched matrix products with every image's own matrices. Images
+    whose size does not change are copied (what ``resize`` gives them)."""
+    dtype = np.float64 if precise else np.float32
+    result = np.zeros((len(images), *shape), dtype=np.float32)
+    same = (sizes[0] == new_sizes[0]) & (sizes[1] == new_sizes[1])
+    rows, cols = min(shape[0], images.shape[1]), min(shape[1], images.shape[2])
+    result[same, :rows, :cols] = images[same, :rows, :cols]
+    if not same.all():
+        changed = np.flatnonzero(~same)
+        columns = stacked_lanczos(sizes[1][changed], new_sizes[1][changed], images.shape[2], shape[1], precise)
+        halfway = np.matmul(images[changed].astype(dtype, copy=False), columns.transpose(0, 2, 1)).astype(np.float32)
+        lines = stacked_lanczos(sizes[0][changed], new_sizes[0][changed], images.shape[1], shape[0], precise)
+        result[changed] = np.matmul(lines, halfway.astype(dtype))
+    return result

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from mnist_form.preprocess import half_stroke_width, min_filter, to_bytes
-from mnist_form.resample import BLAS_SINGLE_THREAD_MADDS, resize, resize_stack, row_blocks
+from mnist_form.resample import BLAS_SINGLE_THREAD_MADDS, resize, resize_padded, resize_stack, row_blocks
 from tests.mnist_form import reference_preprocess as reference
 
 
@@ -42,6 +42,27 @@ def test_resizing_a_stack_resizes_each_image() -> None:
     for precise in (True, False):
         together = resize_stack(stack, 80, 52, precise)
         assert np.array_equal(together, np.stack([resize(image, 80, 52, precise) for image in stack]))
+
+
+@pytest.mark.parametrize("precise", [True, False])
+def test_resizing_zero_padded_images_resizes_each_to_its_own_size(precise: bool) -> None:
+    """Every image of the stack at its own size (some unchanged, some with one axis unchanged), as ``resize``
+    gives it alone, to float32 rounding; zeros beyond each result's size."""
+    rng = np.random.default_rng(2)
+    sizes = [(20, 13), (20, 20), (7, 20), (1, 3), (17, 17), (20, 9), (12, 5)]
+    new_sizes = [(80, 52), (20, 20), (7, 20), (20, 60), (17, 80), (20, 9), (9, 4)]
+    images = np.zeros((len(sizes), 20, 20), np.float32)
+    for image, (height, width) in zip(images, sizes, strict=True):
+        image[:height, :width] = rng.random((height, width))
+    heights, widths = (np.array(side) for side in zip(*sizes, strict=True))
+    new_heights, new_widths = (np.array(side) for side in zip(*new_sizes, strict=True))
+    resized = resize_padded(images, (heights, widths), (new_heights, new_widths), (80, 80), precise)
+    assert resized.shape == (len(sizes), 80, 80) and resized.dtype == np.float32
+    for index, ((height, width), (new_height, new_width)) in enumerate(zip(sizes, new_sizes, strict=True)):
+        alone = resize(images[index, :height, :width], new_height, new_width, precise)
+        assert np.abs(resized[index, :new_height, :new_width] - alone).max() <= 2e-7
+        assert not resized[index, new_height:].any() and not resized[index, :, new_width:].any()
+    assert np.array_equal(resized[1, :20, :20], images[1])  # an unchanged size is copied
 
 
 def test_an_unchanged_size_is_a_copy() -> None:
