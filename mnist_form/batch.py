@@ -30,7 +30,6 @@ from mnist_form.preprocess import (
     centre_by_mass,
     clip_unit,
     fit_box,
-    index_grids,
     preprocess_auto,
     thin_strokes,
 )
@@ -86,7 +85,8 @@ def backgrounds(grays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def ink_boxes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """First row, first column, height and width of each picture's ink box (pixels above INK_THRESHOLD)."""
-    rows, cols = ink.max(axis=2) > INK_THRESHOLD, ink.max(axis=1) > INK_THRESHOLD
+    mask = ink > INK_THRESHOLD
+    rows, cols = np.asarray(mask.any(axis=2)), np.asarray(mask.any(axis=1))
     top, left = rows.argmax(axis=1), cols.argmax(axis=1)
     bottom = rows.shape[1] - rows[:, ::-1].argmax(axis=1)
     right = cols.shape[1] - cols[:, ::-1].argmax(axis=1)
@@ -96,15 +96,17 @@ def ink_boxes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 def padded_crops(
     ink: np.ndarray, top: np.ndarray, left: np.ndarray, height: np.ndarray, width: np.ndarray
 ) -> np.ndarray:
-    """(n, max height, max width): each picture's box cut out of an (n, H, W) stack, zeros beyond its size."""
-    count, side_rows, side_cols = ink.shape
-    down, across = np.arange(int(height.max())), np.arange(int(width.max()))
-    rows = np.minimum(top[:, None] + down, side_rows - 1)[:, :, None]  # past the edge: outside the box anyway
-    cols = np.minimum(left[:, None] + across, side_cols - 1)[:, None, :]
-    inside = (down < height[:, None])[:, :, None] & (across < width[:, None])[:, None, :]
-    pixels = ink.reshape(-1)[(np.arange(count)[:, None, None] * side_rows + rows) * side_cols + cols]
-    boxes: np.ndarray = np.where(inside, pixels, np.float32(0))
+    """(n, max height, max width): each picture's box cut out of an (n, H, W) stack, zeros beyond its size.
+    One slice a picture: indexing all at once needed index arrays several times the boxes' size, and fresh
+    memory costs page faults."""
+    boxes = np.zeros((len(ink), int(height.max()), int(width.max())), dtype=np.float32)
+    for box, picture, row, col, rows, cols in zip(boxes, ink, *as_lists(top, left, height, width), strict=True):
+        box[:rows, :cols] = picture[row : row + rows, col : col + cols]
     return boxes
+
+
+def as_lists(*arrays: np.ndarray) -> list[list[int]]:
+    return [array.tolist() for array in arrays]
 
 
 def longer_side_sizes(height: np.ndarray, width: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -116,13 +118,11 @@ def longer_side_sizes(height: np.ndarray, width: np.ndarray, side: int) -> tuple
 
 
 def stroke_screen(fitted: np.ndarray) -> np.ndarray:
-    """Ink area over half the ink's perimeter (its total variation) of each (zero-padded) fit in an (n, h, w)
-    stack: about the strokes' half width, in pixels of the fit (STROKE_SCREEN)."""
-    count, height, width = fitted.shape
-    framed = np.zeros((count, height + 2, width + 2), dtype=np.float32)
-    framed[:, 1:-1, 1:-1] = fitted
-    perimeter = np.abs(np.diff(framed, axis=1)).sum(axis=(1, 2)) + np.abs(np.diff(framed, axis=2)).sum(axis=(1, 2))
-    screen: np.ndarray = 2 * fitted.sum(axis=(1, 2)) / np.maximum(perimeter, 1e-6)
+    """Ink area over half the ink's perimeter (its total variation, the blank surroundings included) of each
+    zero-padded fit in an (n, h, w) stack: about the strokes' half width, in pixels of the fit."""
+    steps = np.abs(np.diff(fitted, axis=1)).sum(axis=(1, 2)) + np.abs(np.diff(fitted, axis=2)).sum(axis=(1, 2))
+    edges = fitted[:, [0, -1]].sum(axis=(1, 2)) + fitted[:, :, [0, -1]].sum(axis=(1, 2))  # steps from the blank
+    screen: np.ndarray = 2 * fitted.sum(axis=(1, 2)) / np.maximum(steps + edges, 1e-6)
     return screen
 
 
@@ -143,26 +143,24 @@ def counts(masks: np.ndarray) -> np.ndarray:
 
 
 def centre_stack(digits: np.ndarray, height: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Top-left corners placing each (zero-padded) digit of an (n, h, w) stack, of its own height and width,
-    centred by mass in 28 x 28."""
+    """Top-left corners placing each zero-padded digit of an (n, h, w) stack, of its own height and width,
+    centred by mass in 28 x 28 (``centre_by_mass``: float64 moments over a float32 total)."""
     total = digits.sum(axis=(1, 2)).astype(np.float64)
-    rows, cols = index_grids(*digits.shape[1:])
-    centre_row = (rows * digits).sum(axis=(1, 2)) / total
-    centre_col = (cols * digits).sum(axis=(1, 2)) / total
+    exact = digits.astype(np.float64)
+    centre_row = (np.arange(digits.shape[1], dtype=np.float64) @ exact).sum(axis=1) / total
+    centre_col = (exact @ np.arange(digits.shape[2], dtype=np.float64)).sum(axis=1) / total
     top = np.clip(np.round(MNIST_SIDE / 2 - centre_row), 0, MNIST_SIDE - height).astype(np.intp)
     left = np.clip(np.round(MNIST_SIDE / 2 - centre_col), 0, MNIST_SIDE - width).astype(np.intp)
     return top, left
 
 
-def place(digits: np.ndarray, top: np.ndarray, left: np.ndarray) -> np.ndarray:
-    """(n, 28, 28) blank canvases with each (zero-padded) digit of an (n, h, w) stack pasted at its corner."""
-    count, height, width = digits.shape
-    side_rows, side_cols = MNIST_SIDE + height, MNIST_SIDE + width  # room for the padding past the edge
-    canvas = np.zeros((count, side_rows, side_cols), dtype=np.float32)
-    rows = top[:, None, None] + np.arange(height)[None, :, None]
-    cols = left[:, None, None] + np.arange(width)[None, None, :]
-    canvas.reshape(-1)[(np.arange(count)[:, None, None] * side_rows + rows) * side_cols + cols] = digits
-    return np.ascontiguousarray(canvas[:, :MNIST_SIDE, :MNIST_SIDE])
+def place(digits: np.ndarray, top: np.ndarray, left: np.ndarray, height: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) blank canvases with each digit of an (n, h, w) stack, of its own height and width, pasted at
+    its own corner (one slice a picture, as in ``padded_crops``)."""
+    canvases = np.zeros((len(digits), MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    for canvas, digit, row, col, rows, cols in zip(canvases, digits, *as_lists(top, left, height, width), strict=True):
+        canvas[row : row + rows, col : col + cols] = digit[:rows, :cols]
+    return canvases
 
 
 def finish(boxes: np.ndarray, height: np.ndarray, width: np.ndarray) -> np.ndarray:
@@ -170,7 +168,7 @@ def finish(boxes: np.ndarray, height: np.ndarray, width: np.ndarray) -> np.ndarr
     ``crop_to_ink``)."""
     fit_height, fit_width = longer_side_sizes(height, width, DIGIT_BOX)
     fitted = clip_unit(resize_padded(boxes, (height, width), (fit_height, fit_width), (DIGIT_BOX, DIGIT_BOX)))
-    results = place(fitted, *centre_stack(fitted, fit_height, fit_width))
+    results = place(fitted, *centre_stack(fitted, fit_height, fit_width), fit_height, fit_width)
     measured = np.flatnonzero(stroke_screen(fitted) >= STROKE_SCREEN)
     if measured.size:
         sizes = (height[measured], width[measured])

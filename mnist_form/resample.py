@@ -126,10 +126,11 @@ def padded_lanczos(in_size: int, out_size: int, in_pad: int, out_pad: int, preci
 def stacked_lanczos(
     in_sizes: np.ndarray, out_sizes: np.ndarray, in_pad: int, out_pad: int, precise: bool
 ) -> np.ndarray:
-    """(n, out_pad, in_pad): the ``padded_lanczos`` matrix of each (in size, out size) pair."""
+    """(n, out_pad, in_pad): the ``padded_lanczos`` matrix of each (in size, out size) pair; one (out_pad,
+    in_pad) matrix when all pairs are the same (``np.matmul`` broadcasts it, with no copies)."""
     pairs, which = np.unique(in_sizes.astype(np.int64) * SIZE_KEY + out_sizes, return_inverse=True)
     matrices = [padded_lanczos(pair // SIZE_KEY, pair % SIZE_KEY, in_pad, out_pad, precise) for pair in pairs.tolist()]
-    stacked: np.ndarray = np.stack(matrices)[which]
+    stacked: np.ndarray = matrices[0] if len(matrices) == 1 else np.stack(matrices)[which]
     return stacked
 
 
@@ -145,14 +146,19 @@ def resize_padded(
     rows, each pass rounded to float32), as batched matrix products with every image's own matrices. Images
     whose size does not change are copied (what ``resize`` gives them)."""
     dtype = np.float64 if precise else np.float32
-    result = np.zeros((len(images), *shape), dtype=np.float32)
     same = (sizes[0] == new_sizes[0]) & (sizes[1] == new_sizes[1])
+    changed = np.flatnonzero(~same)
+    if changed.size:
+        columns = stacked_lanczos(sizes[1][changed], new_sizes[1][changed], images.shape[2], shape[1], precise)
+        picked = images if changed.size == len(images) else images[changed]
+        halfway = np.matmul(picked.astype(dtype, copy=False), np.swapaxes(columns, -1, -2)).astype(np.float32)
+        lines = stacked_lanczos(sizes[0][changed], new_sizes[0][changed], images.shape[1], shape[0], precise)
+        resized = np.matmul(lines, halfway.astype(dtype, copy=False)).astype(np.float32, copy=False)
+        if changed.size == len(images):
+            return resized
+    result = np.zeros((len(images), *shape), dtype=np.float32)
     rows, cols = min(shape[0], images.shape[1]), min(shape[1], images.shape[2])
     result[same, :rows, :cols] = images[same, :rows, :cols]
-    if not same.all():
-        changed = np.flatnonzero(~same)
-        columns = stacked_lanczos(sizes[1][changed], new_sizes[1][changed], images.shape[2], shape[1], precise)
-        halfway = np.matmul(images[changed].astype(dtype, copy=False), columns.transpose(0, 2, 1)).astype(np.float32)
-        lines = stacked_lanczos(sizes[0][changed], new_sizes[0][changed], images.shape[1], shape[0], precise)
-        result[changed] = np.matmul(lines, halfway.astype(dtype))
+    if changed.size:
+        result[changed] = resized
     return result

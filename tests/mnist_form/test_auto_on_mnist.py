@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from mnist_form.batch import preprocess_auto_many
-from mnist_form.preprocess import preprocess_auto
+from mnist_form.batch import STROKE_SCREEN, preprocess_auto_many
+from mnist_form.preprocess import THICK_HALF_STROKE, preprocess_auto
 from tests.mnist_form import reference_preprocess as reference
+from tests.mnist_form.test_batch import SCREEN_MARGIN, screened_and_measured
 from tests.mnist_form.test_preprocess_reference import TOLERANCE
 from training import printed
 from training.data import Mnist, load_mnist
@@ -43,6 +44,16 @@ def test_every_mnist_test_digit_matches_the_reference(mnist: Mnist) -> None:
     for pipeline in ("one by one", "in requests of 256"):
         differences = np.abs(through_auto(mnist.test.images, pipeline) - expected).max(axis=(1, 2))
         assert differences.max() <= TOLERANCE, f"{pipeline}: {int((differences > TOLERANCE).sum())} digits differ"
+
+
+def test_no_thick_mnist_digit_screens_as_thin(mnist: Mnist) -> None:
+    """The stroke screen of preprocess_auto_many lets every thick test digit through to the stroke measurement,
+    with a margin, and spares most of the others."""
+    measured = np.array([screened_and_measured(image.astype(np.float32) / 255) for image in mnist.test.images])
+    screens, thick = measured[:, 0], measured[:, 1] > THICK_HALF_STROKE
+    assert thick.sum() > 100, "too few thick digits for this test to mean anything"
+    assert screens[thick].min() >= SCREEN_MARGIN * STROKE_SCREEN
+    assert (screens >= STROKE_SCREEN).mean() < 0.3
 
 
 def test_accuracy_through_auto_does_not_drop(mnist: Mnist) -> None:
