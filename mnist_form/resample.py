@@ -153,12 +153,14 @@ def resize_padded(
         picked = images if changed.size == len(images) else images[changed]
         halfway = np.matmul(picked.astype(dtype, copy=False), np.swapaxes(columns, -1, -2)).astype(np.float32)
         lines = stacked_lanczos(sizes[0][changed], new_sizes[0][changed], images.shape[1], shape[0], precise)
-        resized = np.matmul(lines, halfway.astype(dtype, copy=False)).astype(np.float32, copy=False)
+        resized: np.ndarray = np.matmul(lines, halfway.astype(dtype, copy=False)).astype(np.float32, copy=False)
         if changed.size == len(images):
             return resized
     result = np.zeros((len(images), *shape), dtype=np.float32)
     rows, cols = min(shape[0], images.shape[1]), min(shape[1], images.shape[2])
-    result[same, :rows, :cols] = images[same, :rows, :cols]
     if changed.size:
+        result[same, :rows, :cols] = images[same, :rows, :cols]
         result[changed] = resized
+    else:
+        result[:, :rows, :cols] = images[:, :rows, :cols]
     return result
