@@ -2,12 +2,13 @@
 spares most digits the stroke measurement.
 
 Tolerance: every output pixel within TOLERANCE (1e-5, as against the reference pipeline) of ``preprocess_auto``'s.
-Both compute in float32 and differ only in how sums are ordered (batched matrix products of zero-padded crops,
-sums over padded stacks), which could move a pixel by a few float32 roundings; on every picture here they are
-equal. The decisions are ``preprocess_auto``'s: the same ink box, centring and, where strokes may be thick, the
-same measurement at STROKE_SIDE px. Only digits whose 20 px fit screens under STROKE_SCREEN skip that
-measurement, as not thick; ``test_no_thick_digit_screens_as_thin`` checks that no thick picture of any kind
-here does, with a margin (the slow test in test_auto_on_mnist.py: none of the 10 000 MNIST test digits).
+The stack's resizing sums run in another order (batched matrix products of zero-padded crops), which could move
+a pixel by a few float32 roundings; on every picture here the two are equal. The decisions are
+``preprocess_auto``'s: the same ink box; the same centring, with its sums in its order (so that a centre of mass
+exactly between two pixels goes the same way: the mirror-symmetric digits); where strokes may be thick, the same
+measurement at STROKE_SIDE px. Only digits whose 20 px fit screens under STROKE_SCREEN skip that measurement, as
+not thick: ``test_no_thick_digit_screens_as_thin`` checks that no thick picture of any kind here does, with a
+margin (and the slow test in test_auto_on_mnist.py, on the 10 000 MNIST test digits).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def small_kinds() -> dict[str, list[np.ndarray]]:
     """Pictures the service stacks (at most 32 x 32): many kinds of digit, 28 x 28 and other sizes."""
     digits, _ = mnist_samples()
     printed = printed_pictures()
+    rng = np.random.default_rng(0)
     return {
         "MNIST test digits": [gray(digit) for digit in digits],
         "thick-pen MNIST digits": [gray(thickened(digit)) for digit in digits[:100]],
@@ -68,6 +70,9 @@ def small_kinds() -> dict[str, list[np.ndarray]]:
             gray(in_corner(digit, bottom_right=index % 2 == 0)) for index, digit in enumerate(digits)
         ],
         "32 x 32 scans": [scan(digit, 32) for digit in digits[:50]],
+        # Centres of mass exactly between two pixels: placed as preprocess_auto's float32 rounding places them.
+        "mirror-symmetric digits": [gray(np.maximum(digit, digit[:, ::-1])) for digit in digits],
+        "one-pixel-wide lines (16 x 1)": [rng.random((16, 1)).astype(np.float32) for _ in range(50)],
         "printed digits at 28 x 28": [shrunk(picture, (28, 28)) for picture in printed],
         "printed digits at 20 x 30": [shrunk(picture, (20, 30)) for picture in printed[:50]],
     }
