@@ -10,8 +10,9 @@ for matrices) are handed to ``preprocess_auto`` one by one, which gives them its
 Whether strokes are thick enough to thin is ``preprocess_auto``'s question too, asked at STROKE_SIDE px,
 which was most of a stack's work. The 20 px fit already answers it for most digits (``stroke_screen``):
 only digits whose fit shows strokes anywhere near thick are measured at STROKE_SIDE px, as
-``preprocess_auto`` measures them, and the thick ones thinned one by one by its own code. The results equal
-``preprocess_auto``'s to float32 rounding (tests/mnist_form/test_batch.py).
+``preprocess_auto`` measures them, and the thick ones thinned together, step by step as ``thin_strokes``
+thins one. The results equal ``preprocess_auto``'s to float32 rounding (tests/mnist_form/test_batch.py; on
+every picture the tests and benchmarks use, bit for bit).
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from mnist_form.preprocess import (
     DIGIT_BOX,
     HALF_INK,
     INK_THRESHOLD,
+    MAX_HALF_STROKE,
+    MAX_THINNING_STEPS,
     MNIST_SIDE,
     STROKE_SIDE,
     THICK_HALF_STROKE,
-    centre_by_mass,
     clip_unit,
     corner_by_mass,
-    fit_box,
     preprocess_auto,
-    thin_strokes,
+    to_bytes,
+    window_min,
 )
 from mnist_form.resample import MATRIX_MAX_SIDE, resize_padded
 
@@ -53,8 +55,8 @@ STROKE_SCREEN = 2.4
 # far above the rounding of the stack's sums (at most 3e-6 px from corner_by_mass's centre on 33 000 MNIST
 # digits and scans), and few real digits come this close (0.2 % per axis), but symmetric ones, exactly half.
 HALF_PIXEL_BAND = 1e-3
-# Digits measured at STROKE_SIDE px together: larger stacks' 80 x 80 temporaries cost more in page faults than
-# they save in calls (measured 2026-12-01: 8 to 24 about equal, 64 and all at once slower).
+# Digits measured (and thinned) at STROKE_SIDE px together: larger stacks' 80 x 80 temporaries cost more in
+# page faults than they save in calls (measured 2026-12-01: 8 to 24 about equal, 64 and all at once slower).
 MEASURED_AT_ONCE = 16
 
 
@@ -184,31 +186,69 @@ def place(digits: np.ndarray, top: np.ndarray, left: np.ndarray, height: np.ndar
     return canvases
 
 
-def measured_half_widths(boxes: np.ndarray, height: np.ndarray, width: np.ndarray) -> np.ndarray:
-    """``half_stroke_width`` of each zero-padded box at STROKE_SIDE px, as ``thin_thick_strokes`` measures it, a
-    few boxes at a time (MEASURED_AT_ONCE)."""
-    half_widths = np.empty(len(boxes))
-    for start in range(0, len(boxes), MEASURED_AT_ONCE):
-        part = slice(start, start + MEASURED_AT_ONCE)
+def stroke_half_widths(boxes: np.ndarray, height: np.ndarray, width: np.ndarray, pictures: np.ndarray) -> np.ndarray:
+    """``half_stroke_width`` at STROKE_SIDE px, as ``thin_thick_strokes`` measures it, of the zero-padded boxes
+    of ``pictures``, MEASURED_AT_ONCE at a time."""
+    half_widths = np.empty(len(pictures))
+    for start in range(0, len(pictures), MEASURED_AT_ONCE):
+        part = pictures[start : start + MEASURED_AT_ONCE]
         sizes = (height[part], width[part])
         scaled_sizes = longer_side_sizes(*sizes, STROKE_SIDE)
         scaled = resize_padded(boxes[part], sizes, scaled_sizes, (STROKE_SIDE, STROKE_SIDE), precise=False)
-        half_widths[part] = half_stroke_widths(scaled)
+        half_widths[start : start + MEASURED_AT_ONCE] = half_stroke_widths(scaled)
     return half_widths
+
+
+def min_filter_stack(images: np.ndarray, steps: int) -> np.ndarray:
+    """``min_filter`` of each uint8 image of an (n, H, W) stack, blank around it: the minimum over each pixel's
+    (2 steps + 1)-wide square, by rows then columns."""
+    count, height, width = images.shape
+    padded = np.zeros((count, height + 2 * steps, width + 2 * steps), dtype=images.dtype)
+    padded[:, steps : steps + height, steps : steps + width] = images
+    rows = window_min(padded.transpose(1, 0, 2), 2 * steps + 1)  # (H, n, W + 2 steps)
+    filtered: np.ndarray = window_min(rows.transpose(2, 1, 0), 2 * steps + 1).transpose(1, 2, 0)
+    return filtered
+
+
+def thin_stack(
+    boxes: np.ndarray, height: np.ndarray, width: np.ndarray, half_widths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``centre_by_mass(fit_box(thin_strokes(box, half_width)))`` for each zero-padded box, step by step as
+    ``thin_strokes`` takes them: (k, 28, 28) for the boxes that thinning leaves strokes in, and their indices
+    (the others are solid blobs, which ``thin_strokes`` leaves as they were)."""
+    sizes = (height, width)
+    scaled = clip_unit(resize_padded(boxes, sizes, longer_side_sizes(*sizes, STROKE_SIDE), (STROKE_SIDE,) * 2))
+    steps = np.minimum(MAX_THINNING_STEPS, np.round(half_widths - MAX_HALF_STROKE)).astype(np.intp)
+    thinned = np.empty(scaled.shape, dtype=np.float32)
+    for step in np.unique(steps).tolist():
+        group = np.flatnonzero(steps == step)
+        thinned[group] = min_filter_stack(to_bytes(scaled[group]), step)
+    thinned /= 255
+    kept = np.flatnonzero(counts(thinned > HALF_INK) >= 0.1 * counts(scaled > HALF_INK))
+    top, left, thin_height, thin_width = (values[kept] for values in ink_boxes(thinned))
+    return fit_and_place(padded_crops(thinned, kept, top, left, thin_height, thin_width), thin_height, thin_width)[
+        0
+    ], kept
+
+
+def fit_and_place(boxes: np.ndarray, height: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``centre_by_mass(fit_box(box))`` of each zero-padded box of the given sizes, and the (zero-padded) fits."""
+    fit_height, fit_width = longer_side_sizes(height, width, DIGIT_BOX)
+    fitted = clip_unit(resize_padded(boxes, (height, width), (fit_height, fit_width), (DIGIT_BOX, DIGIT_BOX)))
+    return place(fitted, *centre_stack(fitted, fit_height, fit_width), fit_height, fit_width), fitted
 
 
 def finish(boxes: np.ndarray, height: np.ndarray, width: np.ndarray) -> np.ndarray:
     """MNIST form of a stack of zero-padded ink boxes of the given sizes (preprocess_auto's work after
-    ``crop_to_ink``)."""
-    fit_height, fit_width = longer_side_sizes(height, width, DIGIT_BOX)
-    fitted = clip_unit(resize_padded(boxes, (height, width), (fit_height, fit_width), (DIGIT_BOX, DIGIT_BOX)))
-    results = place(fitted, *centre_stack(fitted, fit_height, fit_width), fit_height, fit_width)
+    ``crop_to_ink``). Strokes are measured, and thick ones thinned, MEASURED_AT_ONCE digits at a time."""
+    results, fitted = fit_and_place(boxes, height, width)
     measured = np.flatnonzero(stroke_screen(fitted) >= STROKE_SCREEN)
-    half_widths = measured_half_widths(boxes[measured], height[measured], width[measured])
+    half_widths = stroke_half_widths(boxes, height, width, measured)
     thick = half_widths > THICK_HALF_STROKE
-    for picture, half_width in zip(measured[thick].tolist(), half_widths[thick].tolist(), strict=True):
-        box = boxes[picture, : height[picture], : width[picture]]  # thinned one by one, by preprocess_auto's code
-        results[picture] = centre_by_mass(fit_box(thin_strokes(box, half_width)))
+    for start in range(0, np.count_nonzero(thick), MEASURED_AT_ONCE):
+        part, part_half_widths = (values[thick][start : start + MEASURED_AT_ONCE] for values in (measured, half_widths))
+        thinned, kept = thin_stack(boxes[part], height[part], width[part], part_half_widths)
+        results[part[kept]] = thinned
     return results
 
 

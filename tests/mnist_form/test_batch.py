@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_form.batch import STROKE_SCREEN, preprocess_auto_many, stroke_screen
+from mnist_form.batch import STROKE_SCREEN, min_filter_stack, preprocess_auto_many, stroke_screen
 from mnist_form.preprocess import (
     STROKE_SIDE,
     THICK_HALF_STROKE,
@@ -26,6 +26,7 @@ from mnist_form.preprocess import (
     fit_box,
     half_stroke_width,
     longer_side_size,
+    min_filter,
     preprocess_auto,
 )
 from mnist_form.resample import resize
@@ -112,3 +113,11 @@ def test_most_mnist_digits_skip_the_stroke_measurement() -> None:
     digits, _ = mnist_samples()
     screens = np.array([screened_and_measured(gray(digit))[0] for digit in digits])
     assert 0 < (screens >= STROKE_SCREEN).mean() <= MAX_SCREENED_SHARE
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 5, 12])
+def test_a_stack_is_min_filtered_as_each_image_on_blank_surroundings(steps: int) -> None:
+    images = np.random.default_rng(steps).integers(0, 256, (4, 23, 17)).astype(np.uint8)
+    filtered = min_filter_stack(images, steps)
+    for image, result in zip(images, filtered, strict=True):
+        assert np.array_equal(result, min_filter(image, steps, margin=1)[1:-1, 1:-1])
