@@ -2,8 +2,9 @@
 commit, measured alternately in one process, CPU time per call.
 
 Cases: 256 and 64 bundled MNIST test digits (28 x 28 PNGs, decoded together as the service decodes a request's
-digits, ``service/png.py::decode_plain_grays``), and 256 black-on-white 112 x 112 pictures of them (scans,
-which ``preprocess_auto_many`` hands to ``preprocess_auto`` one by one). Each round times every case with the
+digits, ``service/png.py::decode_plain_grays``); the 256 drawn with a thicker pen (a 3 x 3 maximum filter: most
+get thinned); 256 black-on-white 112 x 112 pictures of them (scans, which ``preprocess_auto_many`` hands to
+``preprocess_auto`` one by one). Each round times every case with the
 baseline and with this tree in turn, ``--calls`` calls each, the order swapping from round to round; the table
 gives the time per call over the rounds (min / median / max) and the ratio baseline / this tree of each round.
 Before timing, the two must give the same pictures (within TOLERANCE). On a machine shared with other work the
@@ -23,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from bench.serve_cases import SCAN_SIDE, mnist_digits
 from mnist_form.batch import preprocess_auto_many
@@ -50,12 +51,14 @@ def decoded(pictures: list[np.ndarray]) -> list[np.ndarray]:
 
 def cases() -> dict[str, list[np.ndarray]]:
     digits, _ = mnist_digits(256)
+    thick = [np.asarray(Image.fromarray(digit).filter(ImageFilter.MaxFilter(3))) for digit in digits]
     scans = [
         np.asarray(Image.fromarray(255 - digit).resize((SCAN_SIDE,) * 2, Image.Resampling.BILINEAR)) for digit in digits
     ]
     return {
         "256 MNIST digits (28x28)": decoded(digits),
         "64 MNIST digits (28x28)": decoded(digits[:64]),
+        "256 thick-pen MNIST digits (28x28)": decoded(thick),
         f"256 scans ({SCAN_SIDE}x{SCAN_SIDE})": decoded(scans),
     }
 

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = ("256 MNIST digits (28x28)", "64 MNIST digits (28x28)", "256 scans (112x112)")
+CASES = (
+    "256 MNIST digits (28x28)",
+    "64 MNIST digits (28x28)",
+    "256 thick-pen MNIST digits (28x28)",
+    "256 scans (112x112)",
+)
 
 
 def test_preprocess_bench_times_both_and_prints_the_ratios() -> None:
