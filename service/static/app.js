@@ -217,7 +217,8 @@ function setUpDrawing() {
     if (!drawing) return;
     const next = point(event);
     context.strokeStyle = "#fff";
-    context.lineWidth = 20;
+    // 24 px on the 280 px pad: after auto the strokes are as wide as MNIST's (docs/input-kinds.md).
+    context.lineWidth = 24;
     context.lineCap = "round";
     context.lineJoin = "round";
     context.beginPath();

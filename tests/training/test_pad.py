@@ -4,6 +4,8 @@ demo's canvas renders them."""
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -44,10 +46,15 @@ def test_strokes_are_mouse_events_inside_the_pad() -> None:
         assert drawing.as_lists()[0][0] == [float(v) for v in drawing.strokes[0][0]]
 
 
-def test_a_line_is_20_px_wide_with_round_caps_and_antialiased_edges() -> None:
-    ink = pad.render([np.array([[100.0, 140.3], [180.0, 140.3]])])
+def test_the_pen_is_as_wide_as_the_demo_pages() -> None:
+    page = (Path(__file__).resolve().parents[2] / "service" / "static" / "app.js").read_text()
+    assert [float(width) for width in re.findall(r"context\.lineWidth = (\d+(?:\.\d+)?);", page)] == [pad.LINE_WIDTH]
+
+
+def test_a_line_is_as_wide_as_the_pen_with_round_caps_and_antialiased_edges() -> None:
+    ink = pad.render([np.array([[100.0, 140.3], [180.0, 140.3]])], line_width=20.0)
     assert ink.shape == (pad.CANVAS, pad.CANVAS) and ink.dtype == np.float32
-    assert abs(ink[:, 140].sum() - pad.LINE_WIDTH) < 0.3  # across the line: 20 px of ink
+    assert abs(ink[:, 140].sum() - 20) < 0.3  # across the line: 20 px of ink
     assert abs(ink.sum() - (80 * 20 + np.pi * 10**2)) < 0.01 * ink.sum()  # a capsule: round caps at both ends
     assert ink[140, 140] == 1 and ink[0].max() == 0 and ink[:, :85].max() == 0
     edge = ink[:, 140][(ink[:, 140] > 0) & (ink[:, 140] < 1)]

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 from training.input_kinds.pad_templates import TEMPLATES, Stroke, Template
 
 CANVAS = 280  # the pad's width and height in canvas pixels
-LINE_WIDTH = 20.0  # context.lineWidth
+LINE_WIDTH = 24.0  # context.lineWidth in service/static/app.js (a test keeps the two equal)
 SUPERSAMPLE = 4  # coverage of each pixel from SUPERSAMPLE x SUPERSAMPLE samples
 MARGIN = 14.0  # px between the drawing's centre line and the canvas edge, at least
 PER_DIGIT = 50
