@@ -34,16 +34,11 @@ from training.input_kinds import pad
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# The last two let a mouse event through without waiting for a 60 Hz frame: a drawing takes 0.4-1.3 s instead
+# Headless Chromium as the browser tests run it too: no sandbox (containers), no GPU, nothing fetched.
+HEADLESS_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+# These two let a mouse event through without waiting for a 60 Hz frame: a drawing takes 0.4-1.3 s instead
 # of 0.6-2.1 s, and the page's canvas matches the Python rendering as closely.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-frame-rate-limit",
-    "--disable-gpu-vsync",
-]
+CHROMIUM_ARGS = [*HEADLESS_ARGS, "--disable-frame-rate-limit", "--disable-gpu-vsync"]
 STATUS = "document.getElementById('status').textContent"
 
 

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.pad_browser import CHROMIUM, HEADLESS_ARGS
 from tests.service.live_server import serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = [*HEADLESS_ARGS, "--disable-sync"]
 MODEL = Path(os.environ.get("ROUTED_VAE_TEST_MODEL", Path(__file__).resolve().parents[2] / "models" / "routed-vae.pt"))
 SCREENSHOTS = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output"))
 
