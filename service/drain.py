@@ -12,9 +12,9 @@ import asyncio
 import logging
 import signal
 import socket
-from collections.abc import Callable
 
 import uvicorn
+import uvloop
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,15 +84,7 @@ def run_with_drain(
     """``uvicorn.run(app, **uvicorn_options)`` (on ``sockets`` when given: a worker's, bound by its supervisor),
     with the drain period on the first stop signal."""
     server = uvicorn.Server(uvicorn.Config(CloseConnectionsWhileDraining(app, state), **uvicorn_options))  # type: ignore[arg-type]
-    with asyncio.Runner(loop_factory=fast_loop_factory()) as runner:
+    # On uvloop's event loop, as uvicorn's own ``run`` would pick it: ``asyncio.run`` alone gives asyncio's slower
+    # default loop, whatever uvicorn's ``loop`` option says.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve_until_drained(server, Drain(server, state, drain_seconds), sockets))
-
-
-def fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (a dependency; uvicorn's own ``run`` would pick it too, but this
-    module runs the server itself, and ``asyncio.run`` alone would give the slower default loop)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency, but has no build for some platforms
-        return None
-    return uvloop.new_event_loop
