@@ -7,7 +7,9 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -52,17 +54,31 @@ def classify(url: str) -> int:
         return http.post("/classify", files={"file": ("a.png", digit_png(), "image/png")}).status_code
 
 
-def test_two_workers_answer_and_metrics_count_both(
-    tiny_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ROUTED_VAE_WORKERS", "2")
-    port, log = free_port(), tmp_path / "service.log"
+@contextmanager
+def two_workers(model: Path, log: Path) -> Iterator[str]:
+    """The service with ROUTED_VAE_WORKERS=2 (set by the caller), both workers ready, its stderr in ``log``; its
+    base URL. On leaving, a SIGTERM must stop it with status 0."""
+    port = free_port()
     with log.open("wb") as stderr:
-        process = start_service(tiny_model_path, port, stderr=stderr.fileno())
+        process = start_service(model, port, stderr=stderr.fileno())
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, timeout=60)
         wait_for_workers(log, 2)
+        yield url
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_two_workers_answer_and_metrics_count_both(
+    tiny_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROUTED_VAE_WORKERS", "2")
+    log = tmp_path / "service.log"
+    with two_workers(tiny_model_path, log) as url:
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(classify, [url] * REQUESTS))
         assert statuses == [200] * REQUESTS
@@ -72,11 +88,6 @@ def test_two_workers_answer_and_metrics_count_both(
         assert counted == REQUESTS, "every worker's requests, counted once"
         assert metric(text, "routed_vae_images_total", 'endpoint="/classify"') == REQUESTS
         assert "routed_vae_model_info{" in text and "routed_vae_in_flight_requests 0.0" in text
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_workers_that_cannot_load_the_model_stop_the_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,20 +104,9 @@ def test_with_a_metrics_port_the_supervisor_serves_every_workers_metrics(
     metrics_port = free_port()
     monkeypatch.setenv("ROUTED_VAE_WORKERS", "2")
     monkeypatch.setenv("ROUTED_VAE_METRICS_PORT", str(metrics_port))
-    port, log = free_port(), tmp_path / "service.log"
-    with log.open("wb") as stderr:
-        process = start_service(tiny_model_path, port, stderr=stderr.fileno())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, timeout=60)
-        wait_for_workers(log, 2)
+    with two_workers(tiny_model_path, tmp_path / "service.log") as url:
         assert [classify(url) for _ in range(20)] == [200] * 20
         assert httpx.get(f"{url}/metrics").status_code == 404, "metrics are on their own port"
         text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         counted = metric(text, "routed_vae_requests_total", 'endpoint="/classify",method="POST",status="200"')
         assert counted == 20 and "routed_vae_model_info{" in text
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
