@@ -12,11 +12,12 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from service import api, health
+from service.api import add_model_routes
 from service.batching import MicroBatcher
 from service.config import Settings, get_settings
 from service.endpoints import DEMO_PAGE, STATIC
 from service.errors import install_error_handlers
+from service.health import add_health_routes
 from service.image_routes import IMAGE_ENDPOINTS, RESPONSE_MODELS, add_image_routes
 from service.images import ImageLimits
 from service.inference import ENCODE_AUTO, Inference, encoding_with_auto, on_arrays
@@ -86,10 +87,9 @@ def create_app(settings: Settings | None = None, runner: ModelRunner | None = No
     app.state.image_limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
     install_error_handlers(app)
     add_image_routes(app)  # first: the router tries routes in order, and these carry most requests
-    app.include_router(api.router)
-    app.include_router(health.router)
-    if not settings.metrics_port:  # else /metrics is served on that port alone (service/metrics_server.py)
-        app.include_router(health.metrics_router)
+    add_model_routes(app)
+    # Without a metrics port; with one, /metrics is served on that port alone (service/metrics_server.py).
+    add_health_routes(app, with_metrics=not settings.metrics_port)
     add_oip_routes(app, max_body_bytes=settings.max_body_bytes)
     app.mount(STATIC, StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -8,10 +8,11 @@ the model loads or the server is at its request limit (that one from the middlew
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
@@ -36,7 +37,7 @@ from service.oip.schemas import (
 )
 from service.responses import json_response
 
-router = APIRouter(tags=["open inference protocol (v2)"])
+TAGS: list[str | Enum] = ["open inference protocol (v2)"]
 EXTENSIONS = ["binary_tensor_data"]
 # Bodies past this many bytes are parsed, and responses past it encoded, in a worker thread: inflating or
 # reading megabytes of JSON would hold up every other request on the event loop.
@@ -135,19 +136,16 @@ async def infer_response(request: Request, name: str, version: str | None) -> Re
     return response
 
 
-@router.get(endpoints.OIP_SERVER, response_model=ServerMetadata)
 async def read_server_metadata(request: Request) -> Response:
     """Server metadata: name, version and the protocol extensions supported."""
     return json_response(ServerMetadata(name="routed-vae", version=request.app.version, extensions=EXTENSIONS))
 
 
-@router.get(endpoints.OIP_LIVE, response_model=ServerLive)
 async def read_server_live() -> Response:
     """Server liveness: 200 while the process runs."""
     return json_response(ServerLive(live=True))
 
 
-@router.get(endpoints.OIP_READY, response_model=ServerReady, responses={503: ERRORS[503]})
 async def read_server_ready(request: Request) -> Response:
     """Server readiness: 200 once the models are loaded, 503 before that and while shutting down."""
     if not getattr(request.app.state, "ready", False):
@@ -158,7 +156,9 @@ async def read_server_ready(request: Request) -> Response:
 ModelAnswer = Callable[[Request, str, str | None], Awaitable[Response]]
 
 
-def add_model_routes(method: str, paths: tuple[str, str], answer: ModelAnswer, summary: str, **options: Any) -> None:
+def add_model_routes(
+    app: FastAPI, method: str, paths: tuple[str, str], answer: ModelAnswer, summary: str, **options: Any
+) -> None:
     """The same answer on a model's path and on its ``/versions/{version}`` path (the card's version; any
     other is 404)."""
 
@@ -171,20 +171,28 @@ def add_model_routes(method: str, paths: tuple[str, str], answer: ModelAnswer, s
     answers: tuple[Callable[..., Awaitable[Response]], ...] = (latest, versioned)
     for path, endpoint in zip(paths, answers, strict=True):
         route_name = f"{answer.__name__.removesuffix('_response')}_{endpoint.__name__}"
-        router.add_api_route(path, endpoint, methods=[method], summary=summary, name=route_name, **options)
+        app.add_api_route(path, endpoint, methods=[method], summary=summary, name=route_name, tags=TAGS, **options)
 
 
 LOOKUP_ERRORS = {404: ERRORS[404], 503: ERRORS[503]}
 METADATA = "A model's metadata: its version, platform, and input and output tensors (-1: any batch size)"
 READY = "Model readiness: 200 once it can serve, 503 before that"
 INFER = "Run a model on JSON or binary tensors (Triton's binary tensor data extension); gzip or deflate welcome"
-for method, paths, answer, summary, response_model in (
+MODEL_ROUTES = (
     ("GET", (endpoints.OIP_MODEL, endpoints.OIP_VERSION), metadata_response, METADATA, ModelMetadata),
     ("GET", (endpoints.OIP_MODEL_READY, endpoints.OIP_VERSION_READY), ready_response, READY, ModelReady),
     ("POST", (endpoints.OIP_INFER, endpoints.OIP_VERSION_INFER), infer_response, INFER, InferenceResponse),
-):
-    openapi = INFER_OPENAPI if method == "POST" else {"responses": LOOKUP_ERRORS}
-    add_model_routes(method, paths, answer, summary, response_model=response_model, **openapi)
+)
+
+
+def add_server_routes(app: FastAPI) -> None:
+    """The server's metadata, liveness and readiness."""
+    app.add_api_route(endpoints.OIP_SERVER, read_server_metadata, response_model=ServerMetadata, tags=TAGS)
+    app.add_api_route(endpoints.OIP_LIVE, read_server_live, response_model=ServerLive, tags=TAGS)
+    not_ready_error: dict[int | str, dict[str, Any]] = {503: ERRORS[503]}
+    app.add_api_route(
+        endpoints.OIP_READY, read_server_ready, response_model=ServerReady, responses=not_ready_error, tags=TAGS
+    )
 
 
 async def handle_oip_error(_: Request, error: Exception) -> JSONResponse:
@@ -194,7 +202,11 @@ async def handle_oip_error(_: Request, error: Exception) -> JSONResponse:
 
 
 def add_oip_routes(app: FastAPI, max_body_bytes: int) -> None:
-    """The v2 routes, their error handler, and the inflated-body limit (the same as the body limit)."""
+    """The v2 routes, their error handler, and the inflated-body limit (the same as the body limit). They go on
+    the app itself rather than through an included router, as service/api.py explains."""
     app.state.max_body_bytes = max_body_bytes
-    app.include_router(router)
+    add_server_routes(app)
+    for method, paths, answer, summary, response_model in MODEL_ROUTES:
+        openapi = INFER_OPENAPI if method == "POST" else {"responses": LOOKUP_ERRORS}
+        add_model_routes(app, method, paths, answer, summary, response_model=response_model, **openapi)
     app.add_exception_handler(OipError, handle_oip_error)

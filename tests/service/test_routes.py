@@ -26,6 +26,15 @@ def test_routes_are_the_frameworks_own_classes(client: TestClient) -> None:
         assert image_routes[path].methods == {"POST"}
 
 
+def test_every_route_sits_on_the_app_itself(client: TestClient) -> None:
+    """No included-router wrapper: FastAPI matches those per request at extra cost, so every route, the v2
+    ones included, is registered on the app and has its own path."""
+    paths = [getattr(route, "path", None) for route in client.app.routes]  # type: ignore[attr-defined]
+    assert None not in paths
+    expected = {endpoints.DECODE, endpoints.SAMPLE, endpoints.MODEL_CARD, endpoints.LIVENESS, endpoints.READINESS}
+    assert expected | {endpoints.OIP_LIVE, endpoints.OIP_INFER, endpoints.OIP_VERSION_INFER} <= set(paths)
+
+
 def test_every_registered_path_is_served_and_documented(client: TestClient) -> None:
     documented = set(client.get("/openapi.json").json()["paths"])
     assert endpoints.FIXED_PATHS - {"/", "/docs", "/openapi.json"} <= documented
