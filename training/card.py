@@ -47,8 +47,9 @@ def data_provenance(config: TrainConfig) -> dict[str, Any]:
         provenance["printed_digits"] = {
             "count": config.printed_digits,
             "typefaces": list(TYPEFACES),
-            "source": "rendered by training/printed.py from the STIX and Computer Modern faces in matplotlib's "
-            "wheel, put through the service's auto preprocessing; used for training only",
+            "source": "rendered by training/printed.py from the faces in matplotlib's wheel (STIX, Computer Modern) "
+            "and in the pinned font-* wheels (Lato, Source Sans Pro, Red Hat Display, Manrope, Hanken Grotesk, "
+            "Caladea, Fredoka One, Fjalla One), put through the service's auto preprocessing; used for training only",
         }
     return provenance
 

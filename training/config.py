@@ -52,11 +52,12 @@ class TrainConfig:
     epochs: int = 12  # passes over the 60 000 training images with gradient routing
     # Then passes that train only the decoder, on the encoder's deterministic latents (reconstruction
     # and blank anchor; no labels). The latent, and so every classification, is unchanged.
-    decoder_epochs: int = 8
+    decoder_epochs: int = 16
     # Learning rate at the first decoder-only epoch, decaying like lr; None continues the routed phase's decay.
     # Restarting at 1e-3 instead of continuing from ~3e-4 lowered the reconstruction error by about a point;
-    # 3e-3 by another 0.5-1 (docs/recipe.md; 2026-11-28, commit c345a23).
-    decoder_lr: float | None = 3e-3
+    # 3e-3 by another 0.5-1 (docs/recipe.md; 2026-11-28, commit c345a23); 5e-3 for 16 epochs instead of 3e-3
+    # for 8 takes back most of what the margin term below costs (2026-12-02).
+    decoder_lr: float | None = 5e-3
     batch_size: int = 128  # images per optimiser step (more steps beat bigger batches here)
     lr: float = 1e-3  # Adam learning rate at epoch 0
     lr_decay: float = 0.9  # learning rate is multiplied by this after every epoch
@@ -74,12 +75,13 @@ class TrainConfig:
     inhibition_epochs: int | None = 4
     # After the inhibited epochs, a label-free margin term keeps each image's winning dimension (its own
     # argmax, whatever the label) ahead of its strongest rival: the rival is pushed down, the winner up, once
-    # the rival passes ``margin_ratio`` of the winner. 0 = off.
-    margin_weight: float = 0.0
-    margin_ratio: float = 0.5
+    # the rival passes ``margin_ratio`` of the winner. 0 = off. With the teacher's winner (below) it keeps most
+    # of the inhibited epochs' accuracy, which the plain epochs otherwise lose (docs/recipe.md, 2026-12-02).
+    margin_weight: float = 20.0
+    margin_ratio: float = 0.6
     # The margin term's winner: each image's own argmax (False), or a teacher's (True): the model as it was at
     # the end of the inhibited epochs, frozen.
-    margin_teacher: bool = False
+    margin_teacher: bool = True
     # Weight of the "zero means none" anchor: squared error of decode(0) against a blank image.
     # Without it the decoder can draw one digit from the all-zero latent and that digit's
     # dimension is never needed (it dies); labels are not involved.
@@ -91,7 +93,7 @@ class TrainConfig:
     # and slanted by a random horizontal shear of up to this much; 0 and 0 train on the images as they are.
     rotation_degrees: float = 0.0
     shear: float = 0.0
-    # Printed digits (training/printed.py: typefaces from matplotlib's wheel, none of them the service test's)
+    # Printed digits (training/printed.py: 24 typefaces from pinned wheels, none of them the printed test set's)
     # added to the training set, labelled and routed like MNIST's; 0 trains on MNIST alone.
     printed_digits: int = 9000
     # Exponential moving average of the weights over the routed epochs' optimiser steps (Polyak averaging):
@@ -141,6 +143,8 @@ SEED_RECIPE = TrainConfig(
     l1_weight=0.0,
     l1_free_fraction=0.0,
     blank_weight=0.0,
+    margin_weight=0.0,
+    margin_teacher=False,
 )
 
 PRESETS = {"default": TrainConfig(), "seed": SEED_RECIPE}

@@ -1,14 +1,16 @@
 """Printed digits to train on beside MNIST: typefaces MNIST never shows, put through the service's ``auto``.
 
 A model that learned only handwriting reads many printed digits wrongly (a bold 9 as an 8, a closed-top 4 as a
-9). These pictures are rendered from the typefaces that ship inside matplotlib's wheel (STIX and Computer
-Modern), so every machine that installs the training extra renders the same set. None of them is a face the
+9). These pictures are rendered from typefaces that pinned wheels bring (matplotlib's STIX and Computer Modern;
+Lato, Source Sans Pro, Red Hat Display, Manrope, Hanken Grotesk, Caladea, Fredoka One and Fjalla One from the
+font-* packages), so every machine that installs the training extra renders the same set. None of them is a face the
 printed input kind's test pictures are drawn with (training/input_kinds/digit_pictures.py: DejaVu, Pillow's
 bundled face): that test set measures generalisation to unseen typefaces, not recall of the training set.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,31 +21,58 @@ from PIL import Image, ImageDraw, ImageFont
 from mnist_form.preprocess import preprocess_auto, to_bytes
 from training.data import Split
 
-# Regular, bold and italic faces with plain lining figures (cmmi10 and the symbol faces are left out).
-TYPEFACES = (
-    "STIXGeneral.ttf",
-    "STIXGeneralBol.ttf",
-    "STIXGeneralItalic.ttf",
-    "STIXGeneralBolIta.ttf",
-    "cmr10.ttf",
-    "cmb10.ttf",
-    "cmss10.ttf",
-    "cmtt10.ttf",
-    "cmti10.ttf",
-)
+# Where each face comes from: the installed package whose data folder holds its file. matplotlib's wheel brings
+# serif faces (STIX, Computer Modern: regular, bold and italic faces with plain lining figures; cmmi10 and the
+# symbol faces are left out); the font-* wheels from PyPI bring sans-serif and rounded faces in several weights,
+# the kind most printed and on-screen digits are set in.
+FACE_SOURCES: dict[str, tuple[str, ...]] = {
+    "matplotlib": (
+        "STIXGeneral.ttf",
+        "STIXGeneralBol.ttf",
+        "STIXGeneralItalic.ttf",
+        "STIXGeneralBolIta.ttf",
+        "cmr10.ttf",
+        "cmb10.ttf",
+        "cmss10.ttf",
+        "cmtt10.ttf",
+        "cmti10.ttf",
+    ),
+    "font_lato": ("Lato-Regular.ttf", "Lato-Bold.ttf", "Lato-Black.ttf"),
+    "font_source_sans_pro": ("SourceSansPro-Regular.ttf", "SourceSansPro-Bold.ttf", "SourceSansPro-Black.ttf"),
+    "font_rhd": ("RedHatDisplay-Regular.ttf", "RedHatDisplay-Black.ttf"),
+    "font_manrope": ("Manrope-Regular.ttf", "Manrope-ExtraBold.ttf"),
+    "font_hanken_grotesk": ("HankenGrotesk-Bold.otf",),
+    "font_caladea": ("Caladea-Regular.ttf", "Caladea-Bold.ttf"),
+    "font_fredoka_one": ("FredokaOne-Regular.ttf",),
+    "font_fjallaone": ("FjallaOne-Regular.ttf",),
+}
+TYPEFACES = tuple(name for names in FACE_SOURCES.values() for name in names)
 FONT_SIZES = (40, 56, 72, 96)  # points on a canvas twice as wide: the stroke width varies with the size
 MAX_DEGREES = 8.0  # upright or slightly turned, like a photographed page
 
 
-def font_dir() -> Path:
-    import matplotlib  # the training extra; imported here so the service never needs it
+def font_dir(package: str) -> Path:
+    """The folder holding ``package``'s font files; the packages are the training extra's, imported only here so
+    that the service never needs them."""
+    if package == "matplotlib":
+        import matplotlib
 
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+        return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{package} is not installed; pip install -e '.[train]' brings the printed faces")
+    return Path(next(iter(spec.submodule_search_locations))) / "files"
+
+
+def font_path(name: str) -> Path:
+    """The file of the typeface ``name`` (one of TYPEFACES)."""
+    package = next(package for package, names in FACE_SOURCES.items() if name in names)
+    return font_dir(package) / name
 
 
 @cache
 def load_font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(font_dir() / name), size)
+    return ImageFont.truetype(str(font_path(name)), size)
 
 
 @dataclass(frozen=True)

@@ -172,8 +172,11 @@ def test_l1_penalty_spares_activations_under_the_free_fraction_of_the_largest() 
 
 def test_each_training_weight_reaches_its_own_loss_term() -> None:
     """Every weight is distinct here, so a swapped pair (as once happened: free fraction and blank) fails."""
-    config = TrainConfig(recon_weight=0.1, kl_weight=0.2, l1_weight=0.4, l1_free_fraction=0.05, blank_weight=0.7)
-    assert config.loss_weights(0) == LossWeights(recon=0.1, kl=0.2, l1=0.4, l1_free_fraction=0.05, blank=0.7)
+    config = TrainConfig(
+        recon_weight=0.1, kl_weight=0.2, l1_weight=0.4, l1_free_fraction=0.05, blank_weight=0.7, margin_ratio=0.8
+    )
+    expected = LossWeights(recon=0.1, kl=0.2, l1=0.4, l1_free_fraction=0.05, blank=0.7, margin_ratio=0.8)
+    assert config.loss_weights(0) == expected
 
 
 def test_the_free_fraction_applies_from_its_start_epoch() -> None:

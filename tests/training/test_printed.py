@@ -6,7 +6,7 @@ import pytest
 from training.config import TrainConfig
 from training.data import Split
 from training.input_kinds.digit_pictures import FONT_FILES
-from training.printed import TYPEFACES, Style, draw, font_dir, printed_digits
+from training.printed import FACE_SOURCES, TYPEFACES, Style, draw, font_path, printed_digits
 from training.train import training_split
 
 
@@ -28,12 +28,13 @@ def test_labels_take_turns_and_pictures_are_in_mnist_form() -> None:
         assert abs(centre[0] - 14) < 1 and abs(centre[1] - 14) < 1  # centred by mass, as MNIST
 
 
-def test_every_typeface_ships_with_matplotlib_and_none_is_the_printed_test_sets() -> None:
+def test_every_typeface_is_installed_by_the_training_extra_and_none_is_the_printed_test_sets() -> None:
     for name in TYPEFACES:
-        assert (font_dir() / name).is_file(), name
+        assert font_path(name).is_file(), name
+    assert len(set(TYPEFACES)) == len(TYPEFACES) == sum(len(names) for names in FACE_SOURCES.values())
     tested = {Path(name).stem.lower() for name in FONT_FILES}
     assert not tested & {Path(name).stem.lower() for name in TYPEFACES}
-    assert not any(name.lower().startswith("dejavu") for name in TYPEFACES)
+    assert not any(name.lower().startswith(("dejavu", "aileron")) for name in TYPEFACES)
 
 
 @pytest.mark.parametrize("dark_on_light", [True, False])
