@@ -72,25 +72,21 @@ DECODE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def add_json_post(app: FastAPI, path: str, endpoint: Any, response_model: Any, responses: dict[int | str, Any]) -> None:
+    """A POST route of the model that takes a JSON body (415 for any other media type)."""
+    app.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        response_model=response_model,
+        dependencies=[Depends(require_json)],
+        responses=responses,
+        tags=["model"],
+    )
+
+
 def add_model_routes(app: FastAPI) -> None:
     """/decode, /sample and /v1/model on ``app``."""
-    json_only = [Depends(require_json)]
-    app.add_api_route(
-        DECODE,
-        decode_latents,
-        methods=["POST"],
-        response_model=ImagesResponse,
-        dependencies=json_only,
-        responses=DECODE_RESPONSES,
-        tags=["model"],
-    )
-    app.add_api_route(
-        SAMPLE,
-        sample_digits,
-        methods=["POST"],
-        response_model=SampleResponse,
-        dependencies=json_only,
-        responses=ERROR_RESPONSES,
-        tags=["model"],
-    )
+    add_json_post(app, DECODE, decode_latents, ImagesResponse, DECODE_RESPONSES)
+    add_json_post(app, SAMPLE, sample_digits, SampleResponse, ERROR_RESPONSES)
     app.add_api_route(MODEL_CARD, read_model_card, methods=["GET"], tags=["model", "info"])
