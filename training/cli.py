@@ -66,7 +66,7 @@ class Flag:
     default: str | None = None  # a value argparse fills in; None leaves the preset's value in place
     default_text: str | None = None  # what the help states when the default is not a config value
     many: bool = False  # one or more values, gathered into a tuple
-    switch: bool = False  # takes no value: present means on
+    switch: bool = False  # takes no value: --name means on, --no-name off
 
     @property
     def dest(self) -> str:
@@ -164,9 +164,9 @@ FLAGS = (
     ),
     Flag(
         "--margin-teacher",
-        "the margin term's winner is the argmax of the model frozen at the end of the inhibited epochs",
+        "the margin term's winner is the argmax of the weights frozen at the end of the inhibited epochs "
+        "(their moving average with --ema-decay)",
         switch=True,
-        default_text="off: each image's own argmax",
     ),
     Flag(
         "--shift-pixels",
@@ -279,13 +279,15 @@ def default_text(flag: Flag) -> str:
         return flag.default
     source: Any = ModelConfig() if flag.dest in MODEL_FIELDS else TrainConfig()
     value = getattr(source, flag.dest)
+    if isinstance(value, bool):
+        return "on" if value else "off"
     return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def add_flag(parser: argparse.ArgumentParser, flag: Flag) -> None:
     help_text = f"{flag.help} (default: {default_text(flag)})"
-    if flag.switch:
-        parser.add_argument(flag.name, action="store_true", help=help_text)
+    if flag.switch:  # --x turns it on, --no-x off; neither leaves the preset's value
+        parser.add_argument(flag.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         return
     options: dict[str, Any] = {"type": flag.type, "choices": flag.choices, "default": flag.default}
     if flag.many:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from training.cli import build_parser, config_from_args, main
-from training.config import SEED_RECIPE
+from training.config import SEED_RECIPE, TrainConfig
 
 
 @pytest.mark.parametrize(
@@ -59,6 +59,24 @@ def test_flags_override_preset() -> None:
     assert config.model.mean_bias_init == 0.5
 
 
+def test_no_flags_give_the_default_recipe_exactly() -> None:
+    assert config_from_args(build_parser().parse_args([])) == TrainConfig()
+    assert config_from_args(build_parser().parse_args(["--preset", "seed"])) == SEED_RECIPE
+
+
+@pytest.mark.parametrize(
+    ("preset", "flag", "expected"),
+    [
+        ("default", "--no-margin-teacher", False),
+        ("seed", "--margin-teacher", True),
+        ("default", "--resume", True),
+    ],
+)
+def test_a_switch_turns_its_setting_either_way(preset: str, flag: str, expected: bool) -> None:
+    config = config_from_args(build_parser().parse_args(["--preset", preset, flag]))
+    assert getattr(config, flag.removeprefix("--no-").removeprefix("--").replace("-", "_")) is expected
+
+
 def test_widths_flags_set_the_architecture() -> None:
     args = build_parser().parse_args(["--encoder-widths", "512", "256", "--decoder-widths", "1024"])
     model = config_from_args(args).model
@@ -94,3 +112,4 @@ def test_every_flag_states_its_default() -> None:
             assert action.help is not None and "(default: " in action.help, action.option_strings
     helps = {action.dest: action.help for action in parser._actions}
     assert helps["inhibition_epochs"] is not None and helps["inhibition_epochs"].endswith("(default: 4)")
+    assert helps["margin_teacher"] is not None and helps["margin_teacher"].endswith("(default: on)")
