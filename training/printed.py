@@ -49,6 +49,11 @@ FACE_SOURCES: dict[str, tuple[str, ...]] = {
 TYPEFACES = tuple(name for names in FACE_SOURCES.values() for name in names)
 FONT_SIZES = (40, 56, 72, 96)  # points on a canvas twice as wide: the stroke width varies with the size
 MAX_DEGREES = 8.0  # upright or slightly turned, like a photographed page
+# Horizontal scale of the drawn glyph, drawn log-uniformly between these: condensed and extended settings of a
+# face (a narrow bold serif 0 reads as a 4 to a model that saw only round ones).
+WIDTH_RANGE = (0.7, 1.25)
+# How a 0 may be marked, as monospaced and programming faces mark it to tell it from the letter O.
+ZERO_MARKS = ("", "", "dot", "slash", "bar")
 
 
 def font_dir(package: str) -> Path:
@@ -85,6 +90,8 @@ class Style:
     degrees: float
     offset: tuple[int, int]
     dark_on_light: bool
+    width: float = 1.0  # horizontal scale of the drawing: < 1 condensed, > 1 extended
+    zero_mark: str = ""  # a 0's inner mark (one of ZERO_MARKS); ignored for other digits
 
 
 def random_style(rng: np.random.Generator) -> Style:
@@ -96,6 +103,8 @@ def random_style(rng: np.random.Generator) -> Style:
         degrees=float(rng.uniform(-MAX_DEGREES, MAX_DEGREES)),
         offset=(int(rng.integers(-size // 4, size // 4 + 1)), int(rng.integers(-size // 4, size // 4 + 1))),
         dark_on_light=bool(rng.integers(0, 2)),
+        width=float(np.exp(rng.uniform(*np.log(WIDTH_RANGE)))),
+        zero_mark=str(rng.choice(ZERO_MARKS)),
     )
 
 
@@ -105,17 +114,30 @@ def draw(digit: int, style: Style) -> np.ndarray:
     ink, paper = (20, 235) if style.dark_on_light else (235, 20)
     image = Image.new("L", (canvas, canvas), paper)
     centre = (canvas // 2 + style.offset[0], canvas // 2 + style.offset[1])
-    ImageDraw.Draw(image).text(
-        centre,
-        str(digit),
-        font=load_font(style.typeface, style.size),
-        fill=ink,
-        anchor="mm",
-        stroke_width=style.stroke,
-        stroke_fill=ink,
-    )
+    pen = ImageDraw.Draw(image)
+    font = load_font(style.typeface, style.size)
+    pen.text(centre, str(digit), font=font, fill=ink, anchor="mm", stroke_width=style.stroke, stroke_fill=ink)
+    if digit == 0 and style.zero_mark:
+        mark_zero(pen, pen.textbbox(centre, "0", font=font, anchor="mm"), style.zero_mark, ink)
     image = image.rotate(style.degrees, resample=Image.Resampling.BILINEAR, fillcolor=paper)
+    if style.width != 1.0:
+        image = image.resize((max(1, round(canvas * style.width)), canvas), Image.Resampling.BILINEAR)
     return np.asarray(image, dtype=np.float32) / 255
+
+
+def mark_zero(pen: ImageDraw.ImageDraw, box: tuple[float, float, float, float], mark: str, ink: int) -> None:
+    """Draw a 0's inner mark inside its bounding ``box``: a dot, a slash or a short horizontal bar."""
+    left, top, right, bottom = box
+    width, height = right - left, bottom - top
+    x, y = (left + right) / 2, (top + bottom) / 2
+    line = max(2, round(width / 8))
+    if mark == "dot":
+        radius = max(2.0, width / 12)
+        pen.ellipse((x - radius, y - radius * 1.3, x + radius, y + radius * 1.3), fill=ink)
+    elif mark == "slash":
+        pen.line((x - width / 4, y + height / 3, x + width / 4, y - height / 3), fill=ink, width=line)
+    else:
+        pen.line((x - width / 5, y, x + width / 5, y), fill=ink, width=line)
 
 
 def printed_digits(count: int, seed: int) -> Split:

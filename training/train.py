@@ -180,7 +180,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     averaged: AveragedModel | None
     data_seconds: float  # spent preparing the training set
-    teacher: RoutedVAE | None = None  # the model frozen at the end of the inhibited epochs (--margin-teacher)
+    teacher: RoutedVAE | None = None  # the weights frozen at the end of the inhibited epochs (--margin-teacher)
 
 
 def set_up(config: TrainConfig, mnist: Mnist | None) -> Run:
@@ -237,20 +237,28 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
 
 
 def margin_teacher(run: Run, epoch: int) -> RoutedVAE | None:
-    """The margin term's teacher from the first epoch after the inhibited ones on: the model as it is then,
-    frozen and kept in the run folder (so that --resume finds the same teacher); None when not asked for."""
+    """The margin term's teacher from the first epoch after the inhibited ones on: the weights that count then
+    (the moving average's, with --ema-decay), frozen and kept in the run folder (so that --resume finds the same
+    teacher); None when not asked for."""
     config = run.config
     if not config.margin_teacher or config.inhibition_epochs is None or epoch < config.inhibition_epochs:
         return None
     if run.teacher is None:
         path = config.run_dir / "teacher.pt"
-        teacher = copy.deepcopy(run.model)
+        teacher = copy.deepcopy(weights_that_count(run))
         if path.exists() and epoch > config.inhibition_epochs:
             teacher.load_state_dict(torch.load(path, map_location=run.device, weights_only=True))
         else:
             torch.save(teacher.state_dict(), path)
         run.teacher = teacher.eval().requires_grad_(False)
     return run.teacher
+
+
+def weights_that_count(run: Run) -> RoutedVAE:
+    """The moving average of the weights when there is one that has seen a step, else the model itself."""
+    if run.averaged is not None and int(run.averaged.n_averaged) > 0:
+        return cast(RoutedVAE, run.averaged.module)
+    return run.model
 
 
 def record_epoch(run: Run, record: dict[str, Any]) -> None:

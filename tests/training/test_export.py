@@ -112,6 +112,21 @@ def test_resume_restores_the_weight_average(tmp_path: Path, tiny_mnist: Mnist) -
     assert all(torch.equal(resumed[key], value) for key, value in straight.items())
 
 
+def test_with_a_weight_average_the_teacher_is_the_average(tmp_path: Path, tiny_mnist: Mnist) -> None:
+    """The margin term's teacher is the weights that count at the end of the inhibited epochs: the moving
+    average's when there is one (what a run of just those epochs would hand on), not the last step's."""
+    base = replace(
+        TINY_CONFIG, decoder_epochs=0, batch_size=50, inhibition_epochs=1, margin_weight=5.0, margin_teacher=True
+    )
+    averaged = replace(base, ema_decay=0.9)
+    train(replace(averaged, epochs=2, run_dir=tmp_path / "a"), mnist=tiny_mnist)
+    teacher = torch.load(tmp_path / "a" / "teacher.pt", weights_only=True)
+    inhibited = train(replace(averaged, epochs=1, run_dir=tmp_path / "b"), mnist=tiny_mnist).model.state_dict()
+    assert all(torch.equal(teacher[key], value) for key, value in inhibited.items())
+    last_step = train(replace(base, epochs=1, run_dir=tmp_path / "c"), mnist=tiny_mnist).model.state_dict()
+    assert not torch.equal(teacher["encoder.0.weight"], last_step["encoder.0.weight"])
+
+
 def test_a_resumed_run_keeps_its_margin_teacher(tmp_path: Path, tiny_mnist: Mnist) -> None:
     """The teacher is the model at the end of the inhibited epochs; a run resumed after that point must use the
     same one (kept in the run folder), or it would train differently from a straight run."""

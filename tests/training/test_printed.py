@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,31 @@ def test_a_drawn_digit_has_ink_in_the_stated_polarity(dark_on_light: bool) -> No
     border = np.concatenate([picture[0], picture[-1]])
     assert (border > 0.5).all() == dark_on_light  # paper along the edge
     assert ((picture < 0.5).mean() < 0.5) == dark_on_light  # ink is the smaller part
+
+
+def ink_box(picture: np.ndarray) -> tuple[int, int]:
+    """(height, width) of the ink of a dark-on-light picture."""
+    rows, cols = np.nonzero(picture < 0.5)
+    return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+
+
+def test_a_condensed_or_extended_style_scales_the_digit_across_only() -> None:
+    plain = Style("Lato-Bold.ttf", size=72, stroke=0, degrees=0.0, offset=(0, 0), dark_on_light=True)
+    height, width = ink_box(draw(0, plain))
+    for scale in (0.7, 1.25):
+        scaled_height, scaled_width = ink_box(draw(0, replace(plain, width=scale)))
+        assert abs(scaled_height - height) <= 1
+        assert abs(scaled_width - width * scale) <= 2
+
+
+@pytest.mark.parametrize("mark", ["dot", "slash", "bar"])
+def test_a_marked_zero_has_ink_inside_its_counter_and_other_digits_ignore_the_mark(mark: str) -> None:
+    plain = Style("Lato-Regular.ttf", size=72, stroke=0, degrees=0.0, offset=(0, 0), dark_on_light=True)
+    zero, marked = draw(0, plain), draw(0, replace(plain, zero_mark=mark))
+    centre = (slice(60, 84), slice(66, 78))  # the middle of the 144 px canvas: inside the 0's counter
+    assert (zero[centre] > 0.5).all() and (marked[centre] < 0.5).any()
+    assert ink_box(marked) == ink_box(zero)  # the mark stays inside the 0
+    assert np.array_equal(draw(8, plain), draw(8, replace(plain, zero_mark=mark)))
 
 
 def test_training_split_adds_printed_digits_after_the_limited_mnist_images() -> None:
