@@ -25,5 +25,5 @@ def limits_of(request: Request) -> ImageLimits:
 def count_images(request: Request, endpoint: str, count: int) -> None:
     """Records a request's image count in the metrics."""
     metrics = request.app.state.metrics
-    metrics.images.labels(endpoint).inc(count)
-    metrics.request_batch.labels(endpoint).observe(count)
+    metrics.labelled(metrics.images, endpoint).inc(count)
+    metrics.labelled(metrics.request_batch, endpoint).observe(count)

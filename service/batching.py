@@ -62,18 +62,26 @@ class MicroBatcher:
     async def submit(self, operation: str, inputs: np.ndarray) -> np.ndarray:
         """Run ``operation`` on ``inputs`` (rows first), batched with whatever else is waiting."""
         job = Job(operation, inputs, asyncio.get_running_loop().create_future())
-        await self.queue.put(job)
+        self.queue.put_nowait(job)  # the queue has no bound
         return await job.future
 
     async def _next_job(self, timeout: float | None) -> Job | None:
+        """The next job: at once if one is queued; else waiting for one, up to ``timeout`` seconds (None: no
+        limit). ``wait_for`` wraps its wait in a new task, so it is used only when the queue is empty: under
+        load, a batch of 64 jobs used to create 64 tasks."""
         if self.pending is not None:
             job, self.pending = self.pending, None
             return job
         if timeout is None:
             return await self.queue.get()
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout) if timeout > 0 else self.queue.get_nowait()
-        except (TimeoutError, asyncio.QueueEmpty):
+            return self.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            if timeout <= 0:
+                return None
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
             return None
 
     async def _gather(self) -> list[Job]:

@@ -136,7 +136,4 @@ def to_mnist_form(file: ImageFile, preprocess: str) -> np.ndarray:
 
 def pixels_to_png(pixels: np.ndarray, scale: int = 1) -> bytes:
     """(28, 28) values in [0, 1] -> an 8-bit grayscale PNG with no metadata, upscaled by nearest neighbour."""
-    image = to_bytes(pixels)
-    if scale > 1:
-        image = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-    return gray_png(image)
+    return gray_png(to_bytes(pixels), scale)

@@ -43,7 +43,7 @@ def build_inference(runner: ModelRunner, settings: Settings, metrics: Metrics) -
         },
         max_rows=settings.micro_batch_size,
         max_wait=settings.micro_batch_wait_ms / 1000,
-        on_batch=lambda operation, rows: metrics.model_batch.labels(operation).observe(rows),
+        on_batch=lambda operation, rows: metrics.labelled(metrics.model_batch, operation).observe(rows),
         inline_rows=settings.inline_batch_rows,
     )
     return Inference(runner, batcher, LatentSampler(runner.card, MAX_LATENT))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -11,6 +11,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # where prometheus-client's workers keep their values
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+MetricT = TypeVar("MetricT", Counter, Histogram)
 
 
 class Metrics:
@@ -44,6 +45,17 @@ class Metrics:
         self.model_info = Info("routed_vae_model", "the loaded model", registry=self.registry)
         self.own_registry = CollectorRegistry()
         self.own_registry.register(self.model_info)
+        self.children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def labelled(self, metric: MetricT, *values: str) -> MetricT:
+        """``metric.labels(*values)``, kept: prometheus-client checks the values and takes a lock on every call
+        (2-3 µs, five times per request); a dictionary lookup is 0.6. Label values are bounded (endpoint
+        templates, methods, statuses, operations), so the dictionary is too."""
+        key = (id(metric), values)
+        child = self.children.get(key)
+        if child is None:
+            child = self.children[key] = metric.labels(*values)
+        return child
 
     def counter(self, name: str, documentation: str, *labels: str) -> Counter:
         """A counter on this app's registry."""

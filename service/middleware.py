@@ -81,8 +81,8 @@ class RequestContextMiddleware:
 
     def record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         endpoint = endpoint_label(scope)
-        self.metrics.requests.labels(endpoint, scope["method"], str(status)).inc()
-        self.metrics.latency.labels(endpoint).observe(seconds)
+        self.metrics.labelled(self.metrics.requests, endpoint, scope["method"], str(status)).inc()
+        self.metrics.labelled(self.metrics.latency, endpoint).observe(seconds)
         client = scope.get("client")
         extra = {
             "request_id": request_id,

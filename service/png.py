@@ -2,8 +2,9 @@
 
 Writing (what /decode, /sample and /preprocess answer with): Pillow's PNG encoder spent about 0.2 ms
 on a 28 x 28 digit here, mostly setting up its compressor and trying five row filters; these images
-need neither. Rows are stored unfiltered and deflated at zlib level 1: about 30 µs for 28 x 28 and
-0.14 ms for the demo's 224 x 224, and any PNG reader opens them.
+need neither. Rows are stored unfiltered (an upscaled row's copies as "up" rows, all zeros) and deflated at
+zlib level 1 with run-length matching only: about 30 µs for a 28 x 28 digit and 80 µs for the demo's 224 x 224
+(100 µs upscaling in numpy first, 2026-12-02), and any PNG reader opens them.
 
 Reading: ``Image.open`` + ``load`` cost about 50 µs for a 28 x 28 PNG, mostly Pillow's Python-level
 chunk handling; a 256-image batch spent as long decoding as running the model. For the plain case
@@ -36,13 +37,19 @@ def chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
-def gray_png(image: np.ndarray) -> bytes:
-    """(H, W) uint8 -> PNG bytes, with no metadata."""
-    height, width = image.shape
-    rows = np.zeros((height, width + 1), dtype=np.uint8)  # each row starts with filter type 0 (none)
-    rows[:, 1:] = image
+UP = 2  # the PNG row filter that adds the row above: a row equal to it is all zeros after the filter byte
+
+
+def gray_png(image: np.ndarray, scale: int = 1) -> bytes:
+    """(H, W) uint8 -> PNG bytes of it upscaled ``scale`` times by nearest neighbour, with no metadata. Each
+    source row is written once unfiltered; its ``scale - 1`` copies below it as "up" rows, all zeros, which
+    deflate at almost no cost."""
+    height, width = image.shape[0] * scale, image.shape[1] * scale
+    rows = np.zeros((image.shape[0], scale, width + 1), dtype=np.uint8)  # filter byte 0 (none) ...
+    rows[:, 0, 1:] = np.repeat(image, scale, axis=1) if scale > 1 else image
+    rows[:, 1:, 0] = UP  # ... but "up" for the copies, whose pixels stay zero
     header = struct.pack(">II5B", width, height, *GRAYSCALE_8_BIT)
-    compressor = zlib.compressobj(1)
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 15, 8, zlib.Z_RLE)  # runs of zeros: the background, "up" rows
     pixels = compressor.compress(rows.tobytes()) + compressor.flush()
     return SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 

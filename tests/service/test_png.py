@@ -44,11 +44,21 @@ def test_pillow_reads_back_the_exact_pixels(shape: tuple[int, int]) -> None:
     assert np.array_equal(np.asarray(decoded), image)
 
 
-def test_upscaling_repeats_each_pixel_like_nearest_neighbour() -> None:
-    pixels = np.random.default_rng(1).random((28, 28))
-    scaled = np.asarray(Image.open(io.BytesIO(pixels_to_png(pixels, scale=8))))
-    reference = Image.fromarray((pixels * 255).round().astype(np.uint8)).resize((224, 224), Image.Resampling.NEAREST)
+@pytest.mark.parametrize("scale", [2, 3, 8, 20])
+def test_upscaling_repeats_each_pixel_like_nearest_neighbour(scale: int) -> None:
+    pixels = np.random.default_rng(scale).random((28, 28))
+    data = pixels_to_png(pixels, scale=scale)
+    scaled = np.asarray(Image.open(io.BytesIO(data)))
+    side = 28 * scale
+    reference = Image.fromarray((pixels * 255).round().astype(np.uint8)).resize((side, side), Image.Resampling.NEAREST)
     assert np.array_equal(scaled, np.asarray(reference))
+    assert np.array_equal(decode_plain_gray(data, side, side), scaled)  # the copies' "up" rows read back too
+
+
+def test_upscaled_writing_keeps_a_non_square_image_s_shape() -> None:
+    image = np.random.default_rng(2).integers(0, 256, size=(3, 5), dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(gray_png(image, scale=4))))
+    assert np.array_equal(decoded, np.repeat(np.repeat(image, 4, axis=0), 4, axis=1))
 
 
 def paeth(left: int, up: int, up_left: int) -> int:
