@@ -12,7 +12,6 @@ from service.main import create_app
 from service.metrics_server import serve_metrics_port
 from service.model import ModelLoadError, ModelRunner
 
-YOUNG_THRESHOLD = 10_000  # net new container objects between collections of the youngest generation
 CANNOT_START = 2  # exit status when the model or the settings are unusable (a supervisor of workers stops on it)
 
 
@@ -33,19 +32,6 @@ def uvicorn_options(settings: Settings) -> dict[str, object]:
     }
 
 
-def settle_collector() -> None:
-    """Python's cyclic garbage collector set up for serving. What exists now (torch, the model, FastAPI's routes
-    and schemas) lives until exit: ``gc.freeze`` moves it out of the collector's reach; otherwise every full
-    collection walks all of it, about 0.2 s on this CPU, and under load those pauses made the slowest 1 % of
-    requests (bench/serve.py, BENCHMARKS.md). Reference counting frees almost all a request allocates, so the
-    youngest generation is collected only past YOUNG_THRESHOLD net new objects instead of Python's 700: 64
-    requests in flight hold several thousand, and at 700 collections ran several times per micro-batch, each
-    finding nothing (40 µs of a one-PNG request at c=64, in-process, 2026-12-02)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-
-
 def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> int:
     """Serve on ``settings``' address, or on ``sockets`` already bound (a worker's: its supervisor serves the
     metrics port, if any, for all workers); the exit status."""
@@ -57,6 +43,10 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> int
     except (ModelLoadError, ConfigurationError) as error:
         print(f"error: cannot start: {error}", file=sys.stderr)
         return CANNOT_START
-    settle_collector()
+    # What exists now (torch, the model, FastAPI's routes and schemas) lives until exit: move it out of the
+    # collector's reach. Otherwise every full collection walks all of it, about 0.2 s on this CPU, and under
+    # load those pauses made the slowest 1 % of requests (bench/serve.py, BENCHMARKS.md).
+    gc.collect()
+    gc.freeze()
     run_with_drain(app, app.state, settings.drain_seconds, sockets, **uvicorn_options(settings))
     return 0

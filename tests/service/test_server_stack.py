@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from service.config import Settings
 from service.drain import run_with_drain
-from service.serving import YOUNG_THRESHOLD, settle_collector, uvicorn_options
+from service.serving import uvicorn_options
 
 
 def test_uvicorn_serves_with_httptools_and_uvloop(tiny_model_path: Path) -> None:
@@ -44,14 +43,3 @@ def test_the_service_runs_its_server_on_uvloop(monkeypatch: pytest.MonkeyPatch, 
     options = uvicorn_options(Settings(model_path=tiny_model_path))
     run_with_drain(Starlette(), State(), 0.0, None, **options)
     assert loops == [uvloop.Loop]
-
-
-def test_serving_freezes_what_startup_left_and_collects_the_young_generation_less_often() -> None:
-    thresholds = gc.get_threshold()
-    try:
-        settle_collector()
-        assert gc.get_freeze_count() > 1000  # torch, FastAPI, the test session: all out of the collector's reach
-        assert gc.get_threshold() == (YOUNG_THRESHOLD, *thresholds[1:])
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
