@@ -115,9 +115,9 @@ def test_classify_over_http_matches_offline_accuracy(
 def test_font_digits_are_classified(client: TestClient, card: dict[str, object]) -> None:
     """Printed digits are not handwriting: the rate is printed, and guarded against regressions.
 
-    Measured with the committed model (2026-12-02, commit f939db6; trained with 9 000 printed digits from faces
-    that are not among these): 91 % (182/200; the misses are DejaVu Serif Bold's and Sans Mono Bold's zeros,
-    Pillow's face's 6 and 9, and one Serif Bold 9); the previous model (a28edd0) read 190. Models trained on MNIST
+    Measured with the committed model (2026-12-02, commit 3eba569's recipe; trained with 9 000 printed digits from
+    faces that are not among these): 96 % (192/200; the misses are Pillow's face's bold 6 and its 9 at 600 px, and
+    DejaVu Sans Bold's 4 at 600 px); the previous models read 182 (f939db6) and 190 (a28edd0). Models trained on MNIST
     alone got 72.5-82 % (every printed 9 read as 8, closed-top 4s, serif and mono zeros), and 58 % before `auto`
     thinned strokes thicker than handwriting's.
     """
@@ -130,7 +130,7 @@ def test_font_digits_are_classified(client: TestClient, card: dict[str, object])
             wrong.append(picture.description)
     rate = 1 - len(wrong) / len(pictures)
     print(f"font digits: {len(pictures) - len(wrong)}/{len(pictures)} = {rate:.1%} right; wrong: {wrong}")
-    assert rate >= 0.9
+    assert rate >= 0.95
     kinds = card["input_kinds"]
     assert isinstance(kinds, dict)
     assert rate == kinds["printed"]["accuracy"]  # the evaluation reads the pictures as the service does
