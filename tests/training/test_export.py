@@ -93,7 +93,7 @@ def test_decoder_phase_changes_only_the_decoder(tmp_path: Path, tiny_mnist: Mnis
 
 
 def test_weight_average_is_what_the_decoder_phase_and_export_get(tmp_path: Path, tiny_mnist: Mnist) -> None:
-    base = replace(TINY_CONFIG, epochs=2, decoder_epochs=0, batch_size=50, run_dir=tmp_path / "run")
+    base = replace(TINY_CONFIG, epochs=2, decoder_epochs=0, batch_size=50, ema_decay=0.0, run_dir=tmp_path / "run")
     last_step = train(base, mnist=tiny_mnist).model.state_dict()
     # Averaging never changes the training trajectory: a near-zero decay averages to the last step ...
     near_last = train(replace(base, ema_decay=1e-12), mnist=tiny_mnist)

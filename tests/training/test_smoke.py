@@ -33,7 +33,7 @@ def test_smoke_run_finishes_quickly_and_exports_loadable_model(tmp_path: Path) -
     began = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert "epoch   1/17  routed" in result.stdout and "epoch  17/17 decoder" in result.stdout
+    assert "epoch   1/21  routed" in result.stdout and "epoch  21/21 decoder" in result.stdout
     model = torch.jit.load(str(out))
     assert model.encode(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
     card = json.loads(out.with_suffix(".json").read_text())
