@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,11 @@ class Settings(BaseSettings):
         le=64,
         description="worker processes on the one port, each with its own model and micro-batcher; set it to the "
         "number of CPU cores the service may use",
+    )
+    decoder_weights: Literal["float16", "float32"] = Field(
+        "float16",
+        description="decode from float16 copies of the decoder's weights (half the memory traffic; pixels within "
+        "2/255 of float32, checked at start-up) or from the model's own float32 ones",
     )
     max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="largest request body accepted")
     body_timeout_seconds: float = Field(30.0, gt=0, description="time allowed to receive a request body")

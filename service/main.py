@@ -23,11 +23,10 @@ from service.images import ImageLimits
 from service.inference import ENCODE_AUTO, Inference, encoding_with_auto, on_arrays
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, OverloadMiddleware, RequestContextMiddleware
-from service.model import ModelRunner
+from service.model import MAX_LATENT, ModelRunner
 from service.oip.routes import add_oip_routes
 from service.openapi import install_openapi
 from service.sampling import LatentSampler
-from service.schemas import MAX_LATENT
 from service.security import install_security
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -54,7 +53,7 @@ def make_lifespan(settings: Settings, runner: ModelRunner | None):  # type: igno
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
-        loaded = runner if runner is not None else ModelRunner.load(settings.model_path)
+        loaded = runner if runner is not None else ModelRunner.load(settings.model_path, settings.decoder_weights)
         inference = build_inference(loaded, settings, app.state.metrics)
         inference.batcher.start()
         app.state.metrics.set_model(loaded.card)

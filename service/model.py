@@ -5,12 +5,21 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
+
+from service.half_decoder import TOLERANCE, Decode, half_weight_decoder, largest_difference
+
+# The largest latent value the service accepts in any dimension: far beyond an image's own (one-hot decodes are
+# recognisable from about 1), and the range over which the float16 decoder is checked.
+MAX_LATENT = 10.0
+DecoderWeights = Literal["float16", "float32"]
+logger = logging.getLogger("service.model")
 
 
 class ModelLoadError(RuntimeError):
@@ -59,22 +68,40 @@ def freeze_for_inference(module: torch.jit.ScriptModule) -> torch.jit.ScriptModu
     return frozen
 
 
+def choose_decoder(module: torch.jit.ScriptModule, exact: Decode) -> Decode:
+    """The float16-weight decoder if the model's layout allows one and it decodes like ``exact`` within
+    ``TOLERANCE``; else ``exact``, with a warning saying why."""
+    half = half_weight_decoder(module)
+    if half is None:
+        logger.warning("decoding with float32 weights: the model's decoder is not the layout float16 needs")
+        return exact
+    difference = largest_difference(half, exact, half.latent_size, MAX_LATENT)
+    if difference > TOLERANCE:
+        logger.warning("decoding with float32 weights: float16 ones moved pixels by %.4f", difference)
+        return exact
+    return half
+
+
 @dataclass
 class ModelRunner:
-    """The loaded model and its card; ``encode`` and ``decode`` work on CPU tensors."""
+    """The loaded model and its card; ``encode`` and ``decode`` work on CPU tensors. ``decoder`` is the
+    function ``decode`` runs: the TorchScript model's, or the same from float16 weights (service/half_decoder.py)."""
 
     module: torch.jit.ScriptModule
     card: dict[str, Any]
+    decoder: Decode
 
     @classmethod
-    def load(cls, model_path: Path) -> ModelRunner:
+    def load(cls, model_path: Path, decoder_weights: DecoderWeights = "float16") -> ModelRunner:
         card = read_card(model_path)
         data = verify_sha256(model_path, str(card["sha256"]))
         try:
             module = torch.jit.load(io.BytesIO(data), map_location="cpu")
         except Exception as error:  # TorchScript raises many types for a corrupt archive
             raise ModelLoadError(f"model file {model_path} could not be loaded: {error}") from error
-        runner = cls(module=freeze_for_inference(module), card=card)
+        frozen = freeze_for_inference(module)
+        decoder = choose_decoder(module, frozen.decode) if decoder_weights == "float16" else frozen.decode
+        runner = cls(module=frozen, card=card, decoder=decoder)
         runner.warm_up()
         return runner
 
@@ -92,7 +119,7 @@ class ModelRunner:
     @torch.inference_mode()
     def decode(self, latents: Tensor) -> Tensor:
         """(N, K) latents -> (N, 1, 28, 28) images in [0, 1]."""
-        return self._checked(self.module.decode(latents), "decode")
+        return self._checked(self.decoder(latents), "decode")
 
     @staticmethod
     def _checked(output: Tensor, what: str) -> Tensor:

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.model import MAX_LATENT
+
 # Defaults; the service's settings may raise MAX_BATCH (documented in /docs via these models).
 MAX_BATCH = 256
-MAX_LATENT = 10.0
 MAX_BASE64_CHARS = 14_000_000
 LATENT_SIZE = 10
 
