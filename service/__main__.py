@@ -5,12 +5,27 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service.config import Settings
+from pydantic import ValidationError
+
+from service.config import CANNOT_START, Settings
 from service.logs import configure_logging
 
 
+def settings_problems(error: ValidationError) -> str:
+    """One line per bad setting, named as the environment variable that sets it."""
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        lines.append(f"ROUTED_VAE_{field.upper()}={problem.get('input')!r}: {problem['msg']}")
+    return "; ".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    defaults = Settings()
+    try:
+        defaults = Settings()
+    except ValidationError as error:
+        print(f"error: cannot start: {settings_problems(error)}", file=sys.stderr)
+        return CANNOT_START
     parser = argparse.ArgumentParser(
         prog="python -m service", description="Serve the routed VAE. Other settings: ROUTED_VAE_* variables."
     )

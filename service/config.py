@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "routed-vae.pt"
 
 
+DecoderWeights = Literal["float16", "float32"]  # service/half_decoder.py
+CANNOT_START = 2  # exit status when the model or the settings are unusable (a supervisor of workers stops on it)
+
+
 class Settings(BaseSettings):
     """Every field can be set as ROUTED_VAE_<FIELD> (for example ROUTED_VAE_PORT=9000)."""
 
@@ -30,7 +34,7 @@ class Settings(BaseSettings):
         description="worker processes on the one port, each with its own model and micro-batcher; set it to the "
         "number of CPU cores the service may use",
     )
-    decoder_weights: Literal["float16", "float32"] = Field(
+    decoder_weights: DecoderWeights = Field(
         "float16",
         description="decode from float16 copies of the decoder's weights (half the memory traffic; pixels within "
         "2/255 of float32, checked at start-up) or from the model's own float32 ones",

@@ -2,9 +2,10 @@
 
 One latent per call is what the demo's sliders send, and then decoding is bound by reading the decoder's weights
 (10.6 MB as float32 for 10 -> 512 -> 2048 -> 784) from memory: half the bytes took a one-row decode from 1.07 to
-0.57 ms here with cold caches, 0.63 to 0.29 ms warm (bench/decoder.py). Float16 keeps 11 significant bits of
-each weight: over latents up to the largest accepted (10 in every dimension) pixels moved by at most 1.4/255,
-and about 1 % of the 8-bit PNG pixels the service answers came out one step apart.
+0.57 ms here with cold caches, 0.63 to 0.29 ms warm (bench/decoder.py, BENCHMARKS.md). Float16 keeps 11
+significant bits of each weight: with the model of commit b20802e, over latents up to the largest accepted (10
+in every dimension), pixels moved by at most 1.4/255 and about 1 % of the 8-bit PNG pixels the service answers
+came out one step apart.
 
 Built only for the layout the training package exports (``decode = sigmoid(decoder(latents / latent_scale))``
 with a decoder of Linear layers and ReLUs between them); the model runner checks it against the TorchScript
@@ -22,7 +23,7 @@ Decode = Callable[[Tensor], Tensor]
 TOLERANCE = 2 / 255  # largest pixel difference (pixels in [0, 1]) from the float32 decode
 
 
-def linear_layers(module: torch.jit.ScriptModule) -> list[tuple[Tensor, Tensor]] | None:
+def linear_layers(module: torch.jit.ScriptModule) -> list[tuple[Tensor, Tensor | None]] | None:
     """The (weight, bias) of each Linear layer of ``module.decoder`` if it is Linear, ReLU, Linear, ..., Linear;
     else None."""
     decoder = getattr(module, "decoder", None)
@@ -33,14 +34,14 @@ def linear_layers(module: torch.jit.ScriptModule) -> list[tuple[Tensor, Tensor]]
     if not kinds or kinds != expected or len(kinds) % 2 == 0:
         return None
     linears = [child for child in decoder.children() if getattr(child, "original_name", "") == "Linear"]
-    return [(layer.weight.detach(), layer.bias.detach()) for layer in linears]
+    return [(layer.weight.detach(), None if layer.bias is None else layer.bias.detach()) for layer in linears]
 
 
 class HalfWeightDecoder:
     """``module.decode`` computed from float16 copies of its weights; the latent scale is folded into the first
     layer's."""
 
-    def __init__(self, layers: list[tuple[Tensor, Tensor]], latent_scale: float) -> None:
+    def __init__(self, layers: list[tuple[Tensor, Tensor | None]], latent_scale: float) -> None:
         (first_weight, first_bias), *rest = layers
         self.latent_size = first_weight.shape[1]
         self.packed = [torch.ops.quantized.linear_prepack_fp16(first_weight / latent_scale, first_bias)]
@@ -56,7 +57,8 @@ class HalfWeightDecoder:
 
 
 def half_weight_decoder(module: torch.jit.ScriptModule) -> HalfWeightDecoder | None:
-    """The float16 decoder of ``module``, or None if the model is not laid out as expected."""
+    """The float16 decoder of ``module``, or None if the model is not laid out as expected. Raises RuntimeError
+    where torch has no fbgemm (the float16 packing's only engine: x86; arm64 builds have QNNPACK only)."""
     layers = linear_layers(module)
     scale = getattr(module, "latent_scale", None)
     if layers is None or not isinstance(scale, float) or scale <= 0:

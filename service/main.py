@@ -21,9 +21,10 @@ from service.health import add_health_routes
 from service.image_routes import IMAGE_ENDPOINTS, RESPONSE_MODELS, add_image_routes
 from service.images import ImageLimits
 from service.inference import ENCODE_AUTO, Inference, encoding_with_auto, on_arrays
+from service.limits import MAX_LATENT
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, OverloadMiddleware, RequestContextMiddleware
-from service.model import MAX_LATENT, ModelRunner
+from service.model import ModelRunner
 from service.oip.routes import add_oip_routes
 from service.openapi import install_openapi
 from service.sampling import LatentSampler

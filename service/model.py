@@ -8,17 +8,15 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 import torch
 from torch import Tensor
 
+from service.config import DecoderWeights
 from service.half_decoder import TOLERANCE, Decode, half_weight_decoder, largest_difference
+from service.limits import MAX_LATENT
 
-# The largest latent value the service accepts in any dimension: far beyond an image's own (one-hot decodes are
-# recognisable from about 1), and the range over which the float16 decoder is checked.
-MAX_LATENT = 10.0
-DecoderWeights = Literal["float16", "float32"]
 logger = logging.getLogger("service.model")
 
 
@@ -69,16 +67,21 @@ def freeze_for_inference(module: torch.jit.ScriptModule) -> torch.jit.ScriptModu
 
 
 def choose_decoder(module: torch.jit.ScriptModule, exact: Decode) -> Decode:
-    """The float16-weight decoder if the model's layout allows one and it decodes like ``exact`` within
-    ``TOLERANCE``; else ``exact``, with a warning saying why."""
-    half = half_weight_decoder(module)
-    if half is None:
+    """The float16-weight decoder if this torch can run one, the model's layout allows one and it decodes like
+    ``exact`` within ``TOLERANCE``; else ``exact``, with a warning saying why."""
+    try:
+        half = half_weight_decoder(module)
+        difference = None if half is None else largest_difference(half, exact, half.latent_size, MAX_LATENT)
+    except RuntimeError as error:  # no fbgemm in this torch build (arm64 has QNNPACK only)
+        logger.warning("decoding with float32 weights: this torch cannot pack float16 ones (%s)", error)
+        return exact
+    if half is None or difference is None:
         logger.warning("decoding with float32 weights: the model's decoder is not the layout float16 needs")
         return exact
-    difference = largest_difference(half, exact, half.latent_size, MAX_LATENT)
-    if difference > TOLERANCE:
+    if not difference <= TOLERANCE:  # also refuses NaN
         logger.warning("decoding with float32 weights: float16 ones moved pixels by %.4f", difference)
         return exact
+    logger.info("decoding with float16 weights (pixels within %.4f of float32)", difference)
     return half
 
 
@@ -99,6 +102,8 @@ class ModelRunner:
             module = torch.jit.load(io.BytesIO(data), map_location="cpu")
         except Exception as error:  # TorchScript raises many types for a corrupt archive
             raise ModelLoadError(f"model file {model_path} could not be loaded: {error}") from error
+        if decoder_weights not in get_args(DecoderWeights):
+            raise ValueError(f"decoder_weights must be one of {get_args(DecoderWeights)}, not {decoder_weights!r}")
         frozen = freeze_for_inference(module)
         decoder = choose_decoder(module, frozen.decode) if decoder_weights == "float16" else frozen.decode
         runner = cls(module=frozen, card=card, decoder=decoder)

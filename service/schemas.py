@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.model import MAX_LATENT
+from service.limits import MAX_LATENT
 
 # Defaults; the service's settings may raise MAX_BATCH (documented in /docs via these models).
 MAX_BATCH = 256

@@ -6,13 +6,11 @@ import gc
 import socket
 import sys
 
-from service.config import ConfigurationError, Settings
+from service.config import CANNOT_START, ConfigurationError, Settings
 from service.drain import run_with_drain
 from service.main import create_app
 from service.metrics_server import serve_metrics_port
 from service.model import ModelLoadError, ModelRunner
-
-CANNOT_START = 2  # exit status when the model or the settings are unusable (a supervisor of workers stops on it)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, object]:

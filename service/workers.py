@@ -30,14 +30,13 @@ from typing import Any
 
 from prometheus_client.multiprocess import mark_process_dead
 
-from service.config import ConfigurationError, Settings
+from service.config import CANNOT_START, ConfigurationError, Settings
 from service.logs import configure_logging
 from service.metrics import MULTIPROCESS_DIR, merged_registry
 from service.metrics_server import serve_metrics_port
 
 logger = logging.getLogger("service.workers")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-CANNOT_START = 2  # a worker's exit status when it cannot load the model (service/serving.py)
 RESTART_PAUSE_SECONDS = 1.0
 
 

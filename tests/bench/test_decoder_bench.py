@@ -15,10 +15,15 @@ def test_decoder_bench_times_both_decoders_and_prints_the_ratios(tiny_model_path
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     gap = re.search(r"largest pixel difference over 4096 latents in \[0, 10\]: ([0-9.]+)/255", finished.stdout)
-    assert gap is not None and 0 < float(gap.group(1)) <= 2.0
+    assert gap is not None and 0 <= float(gap.group(1)) <= 2.0
     rows = [line for line in finished.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows[0] == "| condition | float32 | float16 | float32 / float16 by round |"
-    assert [row.split(" | ")[0].removeprefix("| ") for row in rows[1:]] == ["warm", "idle", "evicted"]
+    assert [row.split(" | ")[0].removeprefix("| ") for row in rows[1:]] == [
+        "warm",
+        "idle",
+        "evicted",
+        "warm, 64 latents",
+    ]
     for row in rows[1:]:
         *timings, ratios = row.strip("| ").split(" | ")[1:]
         for cell in timings:

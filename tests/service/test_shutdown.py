@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +18,8 @@ from PIL import Image
 
 from tests.service.conftest import png_bytes
 from tests.service.live_server import free_port, start_service, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
@@ -78,3 +83,15 @@ def test_bad_model_stops_startup_with_clear_message(tiny_model_path: Path, tmp_p
         "corrupt": "could not be loaded",
     }[damage]
     assert "cannot start" in message and expected in message, message
+
+
+def test_bad_setting_stops_startup_naming_the_variable() -> None:
+    env = {**os.environ, "ROUTED_VAE_DECODER_WEIGHTS": "fp16", "ROUTED_VAE_WORKERS": "0"}
+    finished = subprocess.run(
+        [sys.executable, "-m", "service"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("error: cannot start: "), finished.stderr
+    assert "ROUTED_VAE_DECODER_WEIGHTS='fp16': Input should be 'float16' or 'float32'" in finished.stderr
+    assert "ROUTED_VAE_WORKERS='0': Input should be greater than or equal to 1" in finished.stderr
+    assert "Traceback" not in finished.stderr
