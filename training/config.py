@@ -94,7 +94,7 @@ class TrainConfig:
     # and slanted by a random horizontal shear of up to this much; 0 and 0 train on the images as they are.
     rotation_degrees: float = 0.0
     shear: float = 0.0
-    # Printed digits (training/printed.py: 28 typefaces from pinned wheels, none of them the printed test set's)
+    # Printed digits (training/printed.py: 24 typefaces from pinned wheels, none of them the printed test set's)
     # added to the training set, labelled and routed like MNIST's; 0 trains on MNIST alone.
     printed_digits: int = 9000
     # Exponential moving average of the weights over the routed epochs' optimiser steps (Polyak averaging):

@@ -2,8 +2,8 @@
 
 A model that learned only handwriting reads many printed digits wrongly (a bold 9 as an 8, a closed-top 4 as a
 9). These pictures are rendered from typefaces that pinned wheels bring (matplotlib's STIX and Computer Modern;
-Lato, Source Sans Pro, Red Hat Display, Manrope, Hanken Grotesk, Caladea, Fredoka One, Fjalla One and Roboto
-from the font-* packages), so every machine that installs the training extra renders the same set. None of them is a face the
+Lato, Source Sans Pro, Red Hat Display, Manrope, Hanken Grotesk, Caladea, Fredoka One and Fjalla One from the
+font-* packages), so every machine that installs the training extra renders the same set. None of them is a face the
 printed input kind's test pictures are drawn with (training/input_kinds/digit_pictures.py: DejaVu, Pillow's
 bundled face): that test set measures generalisation to unseen typefaces, not recall of the training set.
 """
@@ -45,7 +45,6 @@ FACE_SOURCES: dict[str, tuple[str, ...]] = {
     "font_caladea": ("Caladea-Regular.ttf", "Caladea-Bold.ttf"),
     "font_fredoka_one": ("FredokaOne-Regular.ttf",),
     "font_fjallaone": ("FjallaOne-Regular.ttf",),
-    "font_roboto": ("Roboto-Regular.ttf", "Roboto-Medium.ttf", "Roboto-Bold.ttf", "Roboto-Black.ttf"),
 }
 TYPEFACES = tuple(name for names in FACE_SOURCES.values() for name in names)
 FONT_SIZES = (40, 56, 72, 96)  # points on a canvas twice as wide: the stroke width varies with the size
