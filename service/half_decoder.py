@@ -1,10 +1,10 @@
 """The decoder with its weights stored as float16 and its arithmetic in float32 (fbgemm's packed fp16 linear).
 
 One latent per call is what the demo's sliders send, and then decoding is bound by reading the decoder's weights
-(10.6 MB as float32 for 10 -> 512 -> 2048 -> 784) from memory: half the bytes took a one-row decode from 1.07 to
-0.57 ms here with cold caches, 0.63 to 0.29 ms warm (bench/decoder.py, BENCHMARKS.md). Float16 keeps 11
+(10.6 MB as float32 for 10 -> 512 -> 2048 -> 784) from memory: half the bytes took a one-row decode from 1.04 to
+0.84 ms here after 2 ms idle, 0.50 to 0.36 ms warm (medians; bench/decoder.py, BENCHMARKS.md). Float16 keeps 11
 significant bits of each weight: with the model of commit b20802e, over latents up to the largest accepted (10
-in every dimension), pixels moved by at most 1.4/255 and about 1 % of the 8-bit PNG pixels the service answers
+in every dimension), pixels moved by at most 1.6/255 and about 1 % of the 8-bit PNG pixels the service answers
 came out one step apart.
 
 Built only for the layout the training package exports (``decode = sigmoid(decoder(latents / latent_scale))``
