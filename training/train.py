@@ -6,7 +6,7 @@ import copy
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 import numpy as np
 import torch
@@ -141,9 +141,14 @@ def weight_average(model: RoutedVAE, decay: float) -> AveragedModel | None:
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
+def has_average(averaged: AveragedModel | None) -> TypeGuard[AveragedModel]:
+    """Is there a moving average of the weights, and has it seen a step?"""
+    return averaged is not None and int(averaged.n_averaged) > 0
+
+
 def adopt_average(model: RoutedVAE, averaged: AveragedModel | None) -> None:
     """Load the moving average into ``model``, if there is one and it has seen a step."""
-    if averaged is not None and int(averaged.n_averaged) > 0:
+    if has_average(averaged):
         model.load_state_dict(averaged.module.state_dict())
 
 
@@ -256,7 +261,7 @@ def margin_teacher(run: Run, epoch: int) -> RoutedVAE | None:
 
 def weights_that_count(run: Run) -> RoutedVAE:
     """The moving average of the weights when there is one that has seen a step, else the model itself."""
-    if run.averaged is not None and int(run.averaged.n_averaged) > 0:
+    if has_average(run.averaged):
         return cast(RoutedVAE, run.averaged.module)
     return run.model
 
