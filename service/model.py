@@ -71,12 +71,12 @@ def choose_decoder(module: torch.jit.ScriptModule, exact: Decode) -> Decode:
     ``exact`` within ``TOLERANCE``; else ``exact``, with a warning saying why."""
     try:
         half = half_weight_decoder(module)
-        difference = None if half is None else largest_difference(half, exact, half.latent_size, MAX_LATENT)
+        if half is None:
+            logger.warning("decoding with float32 weights: the model's decoder is not the layout float16 needs")
+            return exact
+        difference = largest_difference(half, exact, half.latent_size, MAX_LATENT)
     except RuntimeError as error:  # no fbgemm in this torch build (arm64 has QNNPACK only)
         logger.warning("decoding with float32 weights: this torch cannot pack float16 ones (%s)", error)
-        return exact
-    if half is None or difference is None:
-        logger.warning("decoding with float32 weights: the model's decoder is not the layout float16 needs")
         return exact
     if not difference <= TOLERANCE:  # also refuses NaN
         logger.warning("decoding with float32 weights: float16 ones moved pixels by %.4f", difference)
