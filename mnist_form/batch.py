@@ -45,12 +45,12 @@ MIN_STACK = 2  # a lone picture of its size goes through preprocess_auto: stacki
 # cost page faults: a 256-picture stack of 112 x 112 scans took 1.5x as long as one by one.
 STACKABLE_PIXELS = 32 * 32
 # Ink area over half the ink's perimeter in the 20 px fit (``stroke_screen``) below which strokes are not
-# measured at STROKE_SIDE px: they are not thick. Half width at STROKE_SIDE px over this screen was 1.8 to 2.1
-# for 98 % of the 70 000 MNIST digits and at most 2.7 on them and on 23 000 thick-pen, printed, pad, scanned,
-# photographed and twice-preprocessed digits (so a screen under 2.4 meant a half width under 6.5,
-# THICK_HALF_STROKE); every thick one among them screened 2.84 or more. 23 % of MNIST's test digits screen
-# 2.4 or more and are measured.
-STROKE_SCREEN = 2.4
+# measured at STROKE_SIDE px: they are not thick. Half width at STROKE_SIDE px over this screen was at most 2.61
+# on 70 000 MNIST digits and 35 000 thick-pen, printed (training's and the test set's), pad, scanned and
+# twice-preprocessed digits (measured 2026-12-02), so a screen under 2.2 means a half width under 5.75, below
+# THICK_HALF_STROKE; every thick one among them screened 2.53 or more. 33 % of MNIST's digits screen 2.2 or
+# more and are measured.
+STROKE_SCREEN = 2.2
 # Pixels from half a pixel within which a stack's centre of mass is taken again as ``corner_by_mass`` takes it:
 # far above the rounding of the stack's sums (at most 3e-6 px from corner_by_mass's centre on 33 000 MNIST
 # digits and scans), and few real digits come this close (0.2 % per axis), but symmetric ones, exactly half.

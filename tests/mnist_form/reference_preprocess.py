@@ -8,12 +8,12 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from mnist_form.errors import InputError
+from mnist_form.preprocess import THICK_HALF_STROKE  # the one setting that changed since: 6.5 then
 
 MNIST_SIDE = 28
 DIGIT_BOX = 20  # MNIST scales each digit so its longer side is 20 px, then centres it in 28 x 28
 INK_THRESHOLD = 0.2  # fraction of full ink below which a pixel counts as background when cropping
 STROKE_SIDE = 80  # stroke width is measured with the digit's longer side at 80 px (4 x the 20 px box)
-THICK_HALF_STROKE = 6.5  # px at that size: above MNIST's 95th percentile (6.1); thicker strokes get thinned...
 MAX_HALF_STROKE = 4.0  # ...to about MNIST's median (the gap keeps auto stable when applied twice)
 MAX_THINNING_STEPS = 12
 

@@ -12,7 +12,7 @@ import torch
 from mnist_form.batch import STROKE_SCREEN, preprocess_auto_many
 from mnist_form.preprocess import THICK_HALF_STROKE, preprocess_auto
 from tests.mnist_form import reference_preprocess as reference
-from tests.mnist_form.test_batch import SCREEN_MARGIN, screened_and_measured
+from tests.mnist_form.test_batch import MAX_SCREENED_SHARE, SCREEN_MARGIN, screened_and_measured
 from tests.mnist_form.test_preprocess_reference import TOLERANCE
 from training import printed
 from training.data import Mnist, load_mnist
@@ -53,7 +53,7 @@ def test_no_thick_mnist_digit_screens_as_thin(mnist: Mnist) -> None:
     screens, thick = measured[:, 0], measured[:, 1] > THICK_HALF_STROKE
     assert thick.sum() > 100, "too few thick digits for this test to mean anything"
     assert screens[thick].min() >= SCREEN_MARGIN * STROKE_SCREEN
-    assert (screens >= STROKE_SCREEN).mean() < 0.3
+    assert (screens >= STROKE_SCREEN).mean() <= MAX_SCREENED_SHARE
 
 
 def test_accuracy_through_auto_does_not_drop(mnist: Mnist) -> None:
