@@ -2,9 +2,9 @@
 
 ``auto`` thins strokes whose half width at STROKE_SIDE px is above THICK_HALF_STROKE. This measures what other
 thresholds would read: MNIST's test digits sent through ``auto`` (their pictures as they are), the printed, pad
-and scans input kinds, and, with ``--faces``, digits in any other font files, drawn as the printed kind draws its
-pictures (both canvases, both polarities). Faces that neither training nor the printed test set uses tell
-whether a threshold generalises or only fits the 200 printed test pictures.
+and scans input kinds, and, with ``--faces``, digits in any other font files, drawn on the printed kind's
+canvases with its offsets and outline, both polarities (RGB PNG only). Faces that neither training nor the
+printed test set uses tell whether a threshold generalises or only fits the 200 printed test pictures.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from PIL import ImageFont
 
+import mnist_form.batch
 import mnist_form.preprocess
 from mnist_form.picture import file_luminance
 from mnist_form.preprocess import THICK_HALF_STROKE, preprocess_auto
@@ -33,17 +34,21 @@ DEFAULT_THRESHOLDS = (6.5, 6.2, 6.0, 5.8, 5.5)
 
 @contextmanager
 def thinning_from(threshold: float) -> Iterator[None]:
-    """``preprocess_auto`` thins strokes above ``threshold`` (its module constant, read at each call) meanwhile."""
-    saved = mnist_form.preprocess.THICK_HALF_STROKE
-    mnist_form.preprocess.THICK_HALF_STROKE = threshold
+    """``auto`` thins strokes above ``threshold`` meanwhile: ``preprocess_auto`` reads its module's constant at
+    each call; the batch path keeps its own copy and a screen tuned to the default, so there the copy is set too
+    and every digit is measured (screen 0)."""
+    saved = THICK_HALF_STROKE, mnist_form.batch.STROKE_SCREEN
+    mnist_form.preprocess.THICK_HALF_STROKE = mnist_form.batch.THICK_HALF_STROKE = threshold
+    mnist_form.batch.STROKE_SCREEN = 0.0
     try:
         yield
     finally:
-        mnist_form.preprocess.THICK_HALF_STROKE = saved
+        mnist_form.preprocess.THICK_HALF_STROKE = mnist_form.batch.THICK_HALF_STROKE = saved[0]
+        mnist_form.batch.STROKE_SCREEN = saved[1]
 
 
 def face_pictures(faces: list[Path]) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
-    """Luminance of every digit in each face, drawn as the printed kind draws them, with labels and face names."""
+    """Luminance of every digit in each face on the printed kind's canvases (RGB PNG), with labels and face names."""
     grays, labels, names = [], [], []
     for canvas, offset in CANVASES:
         for face in faces:

@@ -20,7 +20,7 @@ DIGIT_BOX = 20  # MNIST scales each digit so its longer side is 20 px, then cent
 INK_THRESHOLD = 0.2  # fraction of full ink below which a pixel counts as background when cropping
 STROKE_SIDE = 80  # stroke width is measured with the digit's longer side at 80 px (4 x the 20 px box)
 THICK_HALF_STROKE = 5.8  # px at that size: above MNIST's 90th percentile (5.6); thicker strokes get thinned...
-MAX_HALF_STROKE = 4.0  # ...to about MNIST's median (the gap keeps auto stable when applied twice)
+MAX_HALF_STROKE = 4.0  # ...to about MNIST's median
 MAX_THINNING_STEPS = 12
 HALF_INK = 0.5  # a pixel counts as ink when measuring strokes (to_bytes gives it a byte above 127)
 
@@ -127,10 +127,12 @@ def thin_thick_strokes(ink: np.ndarray) -> np.ndarray:
     Printed and marker digits have strokes about twice as thick as MNIST's, and a model that learned
     handwriting reads a thick 0, 6 or 9 as an 8. Measured at STROKE_SIDE px: half widths of MNIST test
     digits have median 3.9, 90th percentile 5.6, 95th 6.1. Strokes above 5.8 are thinned to 4. Above 6.5 at
-    first, which left bold sans-serif digits of half width 6.2 (Pillow's face: a 6 whose curled top nearly
-    closes on its bowl) thick enough to read as 8s; 5.8 thins those and changes no reading of MNIST's test
-    set for the worse (docs/recipe.md, "Thinner from 5.8"). The gap between 5.8 and 4 keeps `auto` stable
-    when applied to its own output.
+    first, which left bold sans-serif digits of half width 6.2 thick enough to misread (Pillow's face: a 6
+    whose curled top nearly closes on its bowl read as 8, its 9 as 0); from 5.8 those read right, and
+    MNIST's test set through `auto` reads 9 718 digits right rather than 9 712 (docs/recipe.md, "Thinner
+    strokes from half width 5.8"). `auto` is not quite idempotent on thick pictures: its 28 px result,
+    measured again at STROKE_SIDE px, is above the threshold for about one in seven of them (78 of 551 thick
+    test pictures from 5.8; 49 of 425 from 6.5), so sending its output back thins those once more.
     """
     # Measured on float32 sums (only compared with 0.5; about half the work); thinned from float64 ones.
     half_width = half_stroke_width(resize(ink, *longer_side_size(ink.shape, STROKE_SIDE), precise=False))

@@ -116,10 +116,11 @@ def test_font_digits_are_classified(client: TestClient, card: dict[str, object])
     """Printed digits are not handwriting: the rate is printed, and guarded against regressions.
 
     Measured with the committed model (2026-12-02, commit 3eba569's recipe; trained with 9 000 printed digits from
-    faces that are not among these): 96 % (192/200; the misses are Pillow's face's bold 6 and its 9 at 600 px, and
-    DejaVu Sans Bold's 4 at 600 px); the previous models read 182 (f939db6) and 190 (a28edd0). Models trained on MNIST
-    alone got 72.5-82 % (every printed 9 read as 8, closed-top 4s, serif and mono zeros), and 58 % before `auto`
-    thinned strokes thicker than handwriting's.
+    faces that are not among these): 99 % (198/200, since `auto` thins strokes from half width 5.8, commit b5c7fcc;
+    the misses are DejaVu Sans Bold's 4 at 600 px in both polarities; 192 with thinning from 6.5, when Pillow's
+    face's bold 6 and its 9 at 600 px were misread too); the previous models read 182 (f939db6) and 190 (a28edd0).
+    Models trained on MNIST alone got 72.5-82 % (every printed 9 read as 8, closed-top 4s, serif and mono zeros),
+    and 58 % before `auto` thinned strokes thicker than handwriting's.
     """
     pictures = list(digit_pictures())
     wrong = []

@@ -7,28 +7,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import mnist_form.batch
 import mnist_form.preprocess
 from bench.thinning import face_pictures, main, table, thinning_from
+from mnist_form.batch import STROKE_SCREEN, preprocess_auto_many
 from mnist_form.preprocess import THICK_HALF_STROKE, preprocess_auto
 
 DEJAVU_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 
 
 def thick_bar() -> np.ndarray:
-    """A bar 16 px wide, 80 px tall: half width 6.8 at STROKE_SIDE px, thinned below that, kept above."""
+    """A bar 16 px wide, 80 px tall: half width 6.8 at STROKE_SIDE px, thinned by a threshold below 6.8 and kept
+    by one above."""
     picture = np.zeros((80, 80), np.float32)
     picture[0:80, 32:48] = 1
     return picture
 
 
 def test_the_threshold_decides_whether_auto_thins_and_is_restored() -> None:
-    bar = thick_bar()
+    bars = [thick_bar(), thick_bar()]
     with thinning_from(7.5):
-        kept = preprocess_auto(bar)
+        kept = [preprocess_auto(bars[0]), *preprocess_auto_many(bars)]
     with thinning_from(6.5):
-        thinned = preprocess_auto(bar)
-    assert thinned.sum() < 0.8 * kept.sum()
-    assert mnist_form.preprocess.THICK_HALF_STROKE == THICK_HALF_STROKE
+        thinned = [preprocess_auto(bars[0]), *preprocess_auto_many(bars)]
+    for one_kept, one_thinned in zip(kept, thinned, strict=True):  # one by one, then the batch path
+        assert one_thinned.sum() < 0.8 * one_kept.sum()
+    assert mnist_form.preprocess.THICK_HALF_STROKE == mnist_form.batch.THICK_HALF_STROKE == THICK_HALF_STROKE
+    assert mnist_form.batch.STROKE_SCREEN == STROKE_SCREEN
 
 
 def test_the_threshold_is_restored_after_an_error() -> None:
