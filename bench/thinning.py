@@ -37,7 +37,7 @@ def thinning_from(threshold: float) -> Iterator[None]:
     """``auto`` thins strokes above ``threshold`` meanwhile: ``preprocess_auto`` reads its module's constant at
     each call; the batch path keeps its own copy and a screen tuned to the default, so there the copy is set too
     and every digit is measured (screen 0)."""
-    saved = THICK_HALF_STROKE, mnist_form.batch.STROKE_SCREEN
+    saved = mnist_form.preprocess.THICK_HALF_STROKE, mnist_form.batch.STROKE_SCREEN
     mnist_form.preprocess.THICK_HALF_STROKE = mnist_form.batch.THICK_HALF_STROKE = threshold
     mnist_form.batch.STROKE_SCREEN = 0.0
     try:
@@ -47,7 +47,10 @@ def thinning_from(threshold: float) -> Iterator[None]:
         mnist_form.batch.STROKE_SCREEN = saved[1]
 
 
-def face_pictures(faces: list[Path]) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
+FacePictures = tuple[list[np.ndarray], np.ndarray, list[str]]  # luminances, digits, face names
+
+
+def face_pictures(faces: list[Path]) -> FacePictures:
     """Luminance of every digit in each face on the printed kind's canvases (RGB PNG), with labels and face names."""
     grays, labels, names = [], [], []
     for canvas, offset in CANVASES:
@@ -66,21 +69,22 @@ def through_auto(grays: list[np.ndarray]) -> np.ndarray:
     return np.stack([preprocess_auto(gray) for gray in grays])
 
 
-def measure(model: torch.jit.ScriptModule, threshold: float, test: Split, faces: list[Path]) -> dict[str, str]:
-    """One row of the table: right / total for each kind at ``threshold``, and the other faces' commonest misses."""
+def measure(model: torch.jit.ScriptModule, threshold: float, test: Split, faces: FacePictures) -> dict[str, str]:
+    """One row of the table: right / total for each kind at ``threshold``, and the other faces' commonest misses
+    (when ``faces`` has pictures)."""
     row = {"threshold": f"{threshold:g}"}
     with thinning_from(threshold):
         kinds = {
             "mnist through auto": (through_auto([image.astype(np.float32) / 255 for image in test.images]), test.labels)
         }
         kinds |= {kind.name: (kind.images, kind.labels) for kind in kind_sets(test) if kind.name != "mnist"}
-        grays, face_labels, names = face_pictures(faces)
-        if faces:
+        grays, face_labels, names = faces
+        if grays:
             kinds["other faces"] = (through_auto(grays), face_labels)
         guesses = {name: predictions(model, images) for name, (images, _) in kinds.items()}
     for name, (_, labels) in kinds.items():
         row[name] = f"{int((guesses[name] == labels).sum())}/{len(labels)}"
-    if faces:
+    if grays:
         pairs = zip(names, face_labels, guesses["other faces"], strict=True)
         misses = Counter(f"{face}: {label} as {guess}" for face, label, guess in pairs if label != guess)
         row["other faces' commonest misses"] = ", ".join(f"{miss} ({n})" for miss, n in misses.most_common(3))
@@ -107,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     model = torch.jit.load(str(args.model))
     test = load_mnist().test
     print(f"auto thins strokes above {THICK_HALF_STROKE:g} today; right / total per kind:")
-    print(table([measure(model, threshold, test, args.faces) for threshold in args.thresholds]))
+    faces = face_pictures(args.faces)
+    print(table([measure(model, threshold, test, faces) for threshold in args.thresholds]))
     return 0
 
 
