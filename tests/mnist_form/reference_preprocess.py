@@ -73,7 +73,8 @@ def thin_thick_strokes(ink: np.ndarray) -> np.ndarray:
     font-digit test went from 58 % to 75 %, and MNIST's accuracy through `auto` stayed 94.2 %. The gap
     between 6.5 and 4 keeps `auto` stable when applied to its own output. (6.5 then; this reference now thins
     from THICK_HALF_STROKE, the product's threshold, so that it checks the algorithm at today's setting. The
-    stability claim did not hold for about one thick picture in nine: mnist_form/preprocess.py.)
+    stability claim did not hold: about one thick picture in nine was thinned again from 6.5, one in seven from
+    5.8; mnist_form/preprocess.py.)
     """
     # A blank margin, so that erosion also works on strokes that touch the crop's edge.
     scaled = np.pad(scale_longer_side(ink, STROKE_SIDE), MAX_THINNING_STEPS + 1)
