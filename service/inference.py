@@ -14,9 +14,14 @@ from mnist_form.errors import InputError
 from mnist_form.preprocess import MNIST_SIDE, preprocess_auto
 from service.batching import MicroBatcher
 from service.model import ModelRunner
+from service.png import decode_scanlines
 from service.sampling import LatentSampler
 
-ENCODE_AUTO = "encode_auto"  # the micro-batcher's operation for pictures that still need ``auto``
+# The micro-batcher's operations for 28 x 28 pictures not yet in MNIST form: their luminance, still to go through
+# ``auto``; plain grayscale PNGs' inflated rows (service/png.py), still to be decoded, as they are or with ``auto``.
+ENCODE_AUTO = "encode_auto"
+ENCODE_PNG_ROWS = "encode_png_rows"
+ENCODE_PNG_ROWS_AUTO = "encode_png_rows_auto"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,27 @@ def encoding_with_auto(encode: Callable[[Tensor], Tensor]) -> Callable[[np.ndarr
     return run
 
 
+def png_rows_luminance(rows: np.ndarray) -> np.ndarray:
+    """(N, 28 x 29) rows of 28 x 28 plain grayscale PNGs (service/png.py's ``scanlines``) -> (N, 28, 28) luminance in
+    [0, 1], all decoded in one pass."""
+    return decode_scanlines(rows.tobytes(), MNIST_SIDE, MNIST_SIDE).astype(np.float32) / 255
+
+
+def encoding_png_rows(encode: Callable[[Tensor], Tensor], auto: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """A micro-batch operation: (N, 28 x 29) PNG rows -> decoded together, then as ``encoding_with_auto`` (``auto``)
+    or straight into the model, with the same last column (always 0 without ``auto``: nothing is refused)."""
+    with_auto = encoding_with_auto(encode)
+
+    def run(rows: np.ndarray) -> np.ndarray:
+        pictures = png_rows_luminance(rows)
+        if auto:
+            return with_auto(pictures)
+        latents = encode(torch.from_numpy(pictures).unsqueeze(1)).numpy()
+        return np.concatenate([latents, np.zeros((len(latents), 1), latents.dtype)], axis=1)
+
+    return run
+
+
 def on_arrays(operation: Callable[[Tensor], Tensor]) -> Callable[[np.ndarray], np.ndarray]:
     """A model call taking and giving numpy arrays, for the micro-batcher (see service/batching.py)."""
 
@@ -85,6 +111,12 @@ class Inference:
         with other requests' pictures, and which pictures ``auto`` refused (their latents are meaningless)."""
         inputs = np.ascontiguousarray(pictures, dtype=np.float32)
         outputs = await self.batcher.submit(ENCODE_AUTO, inputs)
+        return outputs[:, :-1], outputs[:, -1] > 0
+
+    async def encode_png_rows(self, rows: np.ndarray, auto: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 28 x 29) rows of 28 x 28 plain grayscale PNGs -> (N, K) latents, decoded (and with ``auto``,
+        preprocessed) in the micro-batch with other requests' pictures, and which pictures ``auto`` refused."""
+        outputs = await self.batcher.submit(ENCODE_PNG_ROWS_AUTO if auto else ENCODE_PNG_ROWS, rows)
         return outputs[:, :-1], outputs[:, -1] > 0
 
     async def classify(self, images: np.ndarray) -> list[Classification]:

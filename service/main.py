@@ -20,7 +20,15 @@ from service.errors import install_error_handlers
 from service.health import add_health_routes
 from service.image_routes import IMAGE_ENDPOINTS, RESPONSE_MODELS, add_image_routes
 from service.images import ImageLimits
-from service.inference import ENCODE_AUTO, Inference, encoding_with_auto, on_arrays
+from service.inference import (
+    ENCODE_AUTO,
+    ENCODE_PNG_ROWS,
+    ENCODE_PNG_ROWS_AUTO,
+    Inference,
+    encoding_png_rows,
+    encoding_with_auto,
+    on_arrays,
+)
 from service.limits import MAX_LATENT
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, OverloadMiddleware, RequestContextMiddleware
@@ -40,6 +48,8 @@ def build_inference(runner: ModelRunner, settings: Settings, metrics: Metrics) -
             "encode": on_arrays(runner.encode),
             "decode": on_arrays(runner.decode),
             ENCODE_AUTO: encoding_with_auto(runner.encode),
+            ENCODE_PNG_ROWS: encoding_png_rows(runner.encode, auto=False),
+            ENCODE_PNG_ROWS_AUTO: encoding_png_rows(runner.encode, auto=True),
         },
         max_rows=settings.micro_batch_size,
         max_wait=settings.micro_batch_wait_ms / 1000,

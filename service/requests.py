@@ -2,8 +2,9 @@
 
 body -> parts (or JSON items) -> image files with checked headers -> decoded MNIST-form arrays. Small
 batches are decoded on the event loop, larger ones in a worker thread; the headers read to decide that
-are the ones decoding continues from. For the model, 28 x 28 uploads with ``auto`` stop at decoding: the
-micro-batch preprocesses them with other requests' (``RequestImages``, service/inference.py).
+are the ones decoding continues from. For the model, 28 x 28 uploads stop earlier: plain grayscale PNGs at
+their inflated rows, which the micro-batch decodes with other requests' in one pass, other files at decoding;
+with ``auto``, the micro-batch preprocesses them too (``RequestImages``, service/inference.py).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from mnist_form.errors import InputError
 from mnist_form.preprocess import MNIST_SIDE, preprocess_auto
 from service.errors import schema_mismatch
 from service.images import ImageFile, ImageLimits, decode_base64, luminance, open_image_file, to_mnist_form
+from service.inference import png_rows_luminance
 from service.multipart import parse_multipart
-from service.png import decode_plain_grays
+from service.png import decode_plain_grays, scanlines
 from service.schemas import MAX_BATCH, ImagesRequest
 
 JSON_TYPES = ("application/json",)
@@ -133,13 +135,42 @@ def files_to_mnist(files: list[ImageFile], preprocess: str) -> np.ndarray:
     return np.stack(each_image(files, lambda file: to_mnist_form(file, preprocess)))
 
 
+# How far a request took its images (RequestImages.stage); the micro-batch does the rest for every waiting
+# request's images together (service/inference.py).
+MNIST_FORM = "mnist_form"  # pixels the model takes
+PICTURES = "pictures"  # luminance of 28 x 28 pictures still to go through ``auto``
+PNG_ROWS = "png_rows"  # 28 x 28 plain grayscale PNGs' inflated rows (service/png.py), still to be decoded
+
+
 @dataclass(frozen=True)
 class RequestImages:
-    """A request's images: MNIST-form pixels, or (``preprocessed`` False) the luminance of 28 x 28 uploads still
-    to go through ``auto``, which the micro-batch then does for every waiting request's pictures together."""
+    """A request's images, at ``stage``: MNIST-form pixels; the luminance of 28 x 28 uploads still to go through
+    ``auto``; or the rows of 28 x 28 plain grayscale PNGs still to be decoded (then, with ``auto``, preprocessed)."""
 
     arrays: np.ndarray
-    preprocessed: bool = True
+    stage: str = MNIST_FORM
+    auto: bool = False
+
+
+def png_rows(files: list[ImageFile]) -> np.ndarray | None:
+    """(N, 28 x 29) uint8: each file's inflated rows, when all are 28 x 28 plain grayscale PNGs (the usual digit
+    upload), for the micro-batch to decode them with other requests' in one pass; None otherwise."""
+    if any(file.pillow is not None or file.width != MNIST_SIDE or file.height != MNIST_SIDE for file in files):
+        return None
+    rows = [scanlines(file.data, MNIST_SIDE, MNIST_SIDE) for file in files]
+    if any(row is None for row in rows):
+        return None
+    return np.frombuffer(b"".join(row for row in rows if row is not None), np.uint8).reshape(len(files), -1)
+
+
+def deferred_images(files: list[ImageFile], preprocess: str) -> RequestImages | None:
+    """What of 28 x 28 uploads is left to the micro-batch: decoding plain grayscale PNGs, and ``auto``."""
+    if not all(file.width == file.height == MNIST_SIDE for file in files):
+        return None
+    rows = png_rows(files)
+    if rows is not None:
+        return RequestImages(rows, PNG_ROWS, auto=preprocess == "auto")
+    return RequestImages(luminances(files), PICTURES, auto=True) if preprocess == "auto" else None
 
 
 def luminances(files: list[ImageFile], upright: bool = True) -> np.ndarray:
@@ -152,21 +183,24 @@ def luminances(files: list[ImageFile], upright: bool = True) -> np.ndarray:
     return np.stack([decoded(index, file, upright) for index, file in enumerate(files)])
 
 
-async def images_from_multipart(
-    request: Request, limits: ImageLimits, preprocess: str, defer_auto: bool
-) -> RequestImages:
+async def images_from_multipart(request: Request, limits: ImageLimits, preprocess: str, defer: bool) -> RequestImages:
     files = each_image(await read_multipart_files(request), lambda data: open_image_file(data, limits))
-    deferred = defer_auto and preprocess == "auto" and all(file.width == file.height == MNIST_SIDE for file in files)
-    work = luminances if deferred else partial(files_to_mnist, preprocess=preprocess)
+    work = partial(deferred_or_decoded, preprocess=preprocess, defer=defer)
     on_loop = sum(file.pixels for file in files) <= INLINE_DECODE_PIXELS
-    return RequestImages(work(files) if on_loop else await run_in_threadpool(work, files), not deferred)
+    return work(files) if on_loop else await run_in_threadpool(work, files)
 
 
-def raise_first_refusal(pictures: np.ndarray, refused: np.ndarray) -> None:
+def deferred_or_decoded(files: list[ImageFile], preprocess: str, defer: bool) -> RequestImages:
+    deferred = deferred_images(files, preprocess) if defer else None
+    return deferred if deferred is not None else RequestImages(files_to_mnist(files, preprocess))
+
+
+def raise_first_refusal(images: RequestImages, refused: np.ndarray) -> None:
     """The error of the first picture that ``auto`` refused in the micro-batch (a blank one), as preprocessing
     it alone raises it, naming it."""
     for index in np.flatnonzero(refused).tolist():
-        auto_one(index, pictures[index])
+        picture = images.arrays[index]
+        auto_one(index, png_rows_luminance(picture[None])[0] if images.stage == PNG_ROWS else picture)
 
 
 def json_item_to_mnist(item: str | list[list[float]], limits: ImageLimits, preprocess: str) -> np.ndarray:
@@ -185,14 +219,12 @@ def images_from_json(request_model: ImagesRequest, limits: ImageLimits, preproce
     return np.stack(each_image(items, lambda item: json_item_to_mnist(item, limits, preprocess)))
 
 
-async def read_images(
-    request: Request, limits: ImageLimits, preprocess: str, defer_auto: bool = False
-) -> RequestImages:
-    """The images of a multipart or JSON request; ``defer_auto``: 28 x 28 uploads may be left for the
-    micro-batch's ``auto`` (see RequestImages)."""
+async def read_images(request: Request, limits: ImageLimits, preprocess: str, defer: bool = False) -> RequestImages:
+    """The images of a multipart or JSON request; ``defer``: the decoding and ``auto`` of 28 x 28 uploads may be
+    left to the micro-batch (see RequestImages)."""
     kind = media_type(request)
     if kind == MULTIPART_TYPE:
-        return await images_from_multipart(request, limits, preprocess, defer_auto)
+        return await images_from_multipart(request, limits, preprocess, defer)
     if kind in JSON_TYPES:
         request_model = validate_model(ImagesRequest, parse_json(await request.body()))
         return RequestImages(await run_in_threadpool(images_from_json, request_model, limits, preprocess))

@@ -287,13 +287,13 @@ def test_unknown_route_and_method_use_error_shape(client: TestClient) -> None:
 def test_a_bug_in_an_image_endpoint_is_a_500_in_the_error_shape_and_the_app_stays_up(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(self: Inference, pixels: object) -> object:
+    async def broken(self: Inference, *inputs: object) -> object:
         raise RuntimeError("a bug")
 
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         with monkeypatch.context() as patch:
-            patch.setattr(Inference, "encode", broken)
-            patch.setattr(Inference, "encode_auto", broken)
+            for method in ("encode", "encode_auto", "encode_png_rows"):
+                patch.setattr(Inference, method, broken)
             assert_error(client.post("/classify", files={"file": digit_png()}), 500, "internal_error")
             assert_error(client.post("/classify?preprocess=none", files={"file": digit_png()}), 500, "internal_error")
         assert client.post("/classify", files={"file": digit_png()}).status_code == 200

@@ -57,3 +57,23 @@ def test_a_blank_image_among_digits_is_named(client: TestClient, side: int) -> N
     files = [("file", (f"{index}.png", data, "image/png")) for index, data in enumerate(pngs)]
     error = assert_error(client.post("/classify", files=files), 422, "blank_image")
     assert str(error["message"]).startswith("Image 3: ")
+
+
+@pytest.mark.parametrize("preprocess", ["auto", "none"])
+def test_grayscale_pngs_decoded_in_the_micro_batch_classify_as_other_files_do(
+    client: TestClient, preprocess: str
+) -> None:
+    """Plain 28 x 28 grayscale PNGs are decoded in the micro-batch, other files in the request: the same digits as
+    RGB PNGs get the same latents, alone and in a request of several."""
+    digits, _ = mnist_samples()
+    gray = [png_bytes(Image.fromarray(digit)) for digit in digits[:5]]
+    rgb = [png_bytes(Image.fromarray(digit).convert("RGB")) for digit in digits[:5]]
+
+    def latents(pngs: list[bytes]) -> np.ndarray:
+        files = [("file", (f"{index}.png", data, "image/png")) for index, data in enumerate(pngs)]
+        response = client.post(f"/encode?preprocess={preprocess}", files=files)
+        assert response.status_code == 200, response.text
+        return np.array(response.json()["latents"])
+
+    np.testing.assert_allclose(latents(gray), latents(rgb), atol=1e-5)
+    np.testing.assert_allclose(latents(gray[:1]), latents(rgb)[:1], atol=1e-5)

@@ -1,5 +1,5 @@
-"""Turning latents into classifications (the argmax digit and its share of the total activation), and ``auto``
-done in the micro-batch."""
+"""Turning latents into classifications (the argmax digit and its share of the total activation), and the
+decoding and ``auto`` done in the micro-batch."""
 
 from __future__ import annotations
 
@@ -8,13 +8,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from mnist_form.preprocess import preprocess_auto
 from service.batching import MicroBatcher
-from service.inference import ENCODE_AUTO, Inference, classify_latents, encoding_with_auto
+from service.inference import (
+    ENCODE_AUTO,
+    Inference,
+    classify_latents,
+    encoding_png_rows,
+    encoding_with_auto,
+    png_rows_luminance,
+)
 from service.model import ModelRunner
+from service.png import scanlines
 from service.sampling import LatentSampler
 from tests.mnist_form.pictures import mnist_samples
+from tests.service.conftest import png_bytes
 
 
 def test_classification_is_the_argmax_and_its_share_of_the_activation() -> None:
@@ -56,3 +66,28 @@ def test_auto_in_the_micro_batch_refuses_only_the_blank_picture(tiny_model_path:
     assert not refused_first.any() and refused_second.tolist() == [False, True] and not refused_third.any()
     alone = runner.encode(torch.from_numpy(np.stack([preprocess_auto(p) for p in pictures])).unsqueeze(1)).numpy()
     np.testing.assert_allclose(np.concatenate([first, second[:1], third]), alone, atol=1e-5)
+
+
+def test_png_rows_decoded_in_the_micro_batch_give_each_picture_s_own_latents(tiny_model_path: Path) -> None:
+    """Rows of 28 x 28 grayscale PNGs (Pillow's, with its own mix of row filters) decoded all together, then
+    encoded as they are or through ``auto``: the latents each picture gets alone; a blank one is flagged."""
+    runner = ModelRunner.load(tiny_model_path)
+    digits, _ = mnist_samples()
+    pictures = [*digits[:6], np.zeros((28, 28), np.uint8)]
+    rows = np.stack(
+        [np.frombuffer(scanlines(png_bytes(Image.fromarray(picture)), 28, 28) or b"", np.uint8) for picture in pictures]
+    )
+    assert rows.shape == (7, 28 * 29)
+    luminance = np.stack(pictures).astype(np.float32) / 255
+    assert np.array_equal(png_rows_luminance(rows), luminance)
+
+    as_they_are = encoding_png_rows(runner.encode, auto=False)(rows)
+    alone = runner.encode(torch.from_numpy(luminance).unsqueeze(1)).numpy()
+    np.testing.assert_allclose(as_they_are[:, :-1], alone, atol=1e-5)
+    assert not as_they_are[:, -1].any()
+
+    with_auto = encoding_png_rows(runner.encode, auto=True)(rows)
+    assert with_auto[:, -1].tolist() == [0] * 6 + [1], "only the blank picture is refused"
+    preprocessed = np.stack([preprocess_auto(picture) for picture in luminance[:6]])
+    alone_auto = runner.encode(torch.from_numpy(preprocessed).unsqueeze(1)).numpy()
+    np.testing.assert_allclose(with_auto[:6, :-1], alone_auto, atol=1e-5)
