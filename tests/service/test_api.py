@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from service.config import Settings
+from service.image_routes import preprocess_in
 from service.inference import Inference
 from service.main import create_app
 from tests.service.conftest import assert_error, digit_png, png_bytes
@@ -134,6 +135,24 @@ def test_preprocess_none_refuses_other_sizes(client: TestClient) -> None:
 def test_preprocess_value_is_validated(client: TestClient) -> None:
     response = client.post("/encode?preprocess=sharpen", files={"file": ("a.png", digit_png(), "image/png")})
     assert_error(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("query", "mode"),
+    [
+        ("", "auto"),
+        ("preprocess=none", "none"),
+        ("preprocess=%6Eone", "none"),  # percent-encoded
+        ("other=1&preprocess=none&x", "none"),
+        ("preprocess=auto&preprocess=none", "none"),  # the last one counts, as in Starlette's QueryParams
+        ("preprocess=none&preprocess=auto", "auto"),
+        ("preprocess=", None),
+        ("preprocess=None", None),
+    ],
+)
+def test_the_preprocess_mode_is_read_from_the_query_string_as_starlette_reads_it(query: str, mode: str | None) -> None:
+    assert preprocess_in(query.encode()) == mode
+    assert preprocess_in(query.encode()) == mode, "and the same again from the cache"
 
 
 def test_batch_of_256_is_accepted_and_257_refused(client: TestClient) -> None:
