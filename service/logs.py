@@ -12,6 +12,9 @@ from typing import Any
 EXTRA_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "client", "key_id")
 
 
+ACCESS_LOGGER = "service.access"
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
@@ -25,18 +28,68 @@ class JsonFormatter(logging.Formatter):
             self.last_second, self.last_time = second, time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(second))
         return self.last_time
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.timestamp(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "pid": self.pid,
-        }
-        entry.update({key: getattr(record, key) for key in EXTRA_FIELDS if hasattr(record, key)})
-        if record.exc_info:
-            entry["traceback"] = self.formatException(record.exc_info)
+    def line(self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> str:
+        """One log line: a JSON object with these keys first, then ``fields``."""
+        entry = {"time": self.timestamp(created), "level": level, "logger": logger, "message": message, "pid": self.pid}
+        entry.update(fields)
         return json.dumps(entry)
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {key: getattr(record, key) for key in EXTRA_FIELDS if hasattr(record, key)}
+        if record.exc_info:
+            fields["traceback"] = self.formatException(record.exc_info)
+        return self.line(record.created, record.levelname.lower(), record.name, record.getMessage(), fields)
+
+
+class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs: JSON lines on a stream; ``write_line`` takes a line built elsewhere."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.json = JsonFormatter()
+        self.setFormatter(self.json)
+
+    def write_line(self, line: str) -> None:
+        with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+            self.stream.write(line + self.terminator)
+            self.flush()
+
+
+def only_handler(logger: logging.Logger, level: int) -> JsonLinesHandler | None:
+    """The JsonLinesHandler that alone would handle ``logger``'s records at ``level``, with no filter on the way;
+    None when anything else would (an application's own logging set-up)."""
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        if current.handlers:
+            handler = current.handlers[0]
+            if isinstance(handler, JsonLinesHandler) and len(current.handlers) == 1:
+                return handler if not handler.filters and handler.level <= level else None
+            return None
+        current = current.parent if current.propagate else None
+    return None
+
+
+class AccessLog:
+    """The access log: one line per request, {"message": "request", ...fields} at INFO on ``service.access``.
+
+    Through Python's logging a line cost about 12 µs here (a LogRecord, the handler's lock, the formatter's
+    lookups) and, under load, 20-30 µs of a request's 200: as much as decoding its image. When the handler
+    configure_logging installed is the one that would write it, the line is built straight from the fields (the
+    same keys, in the same order) and written under the handler's lock; otherwise it goes through the logger."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger(ACCESS_LOGGER)
+
+    def __call__(self, fields: dict[str, Any]) -> None:
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        handler = only_handler(self.logger, logging.INFO)
+        if handler is None:
+            self.logger.info("request", extra=fields)
+            return
+        handler.write_line(handler.json.line(time.time(), "info", ACCESS_LOGGER, "request", fields))
 
 
 def configure_logging(level: str) -> None:
@@ -45,8 +98,7 @@ def configure_logging(level: str) -> None:
     # log line and metrics from 47 to 26 µs on this CPU.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging._srcfile = None
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler = JsonLinesHandler(sys.stderr)
     for name in ("service", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]

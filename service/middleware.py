@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import re
 import secrets
 import time
@@ -13,9 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.endpoints import FIXED_PATHS, STATIC, oip_infer_template, runs_inference
 from service.errors import error_response_at
+from service.logs import AccessLog
 from service.metrics import Metrics
 
-logger = logging.getLogger("service.access")
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -58,6 +57,7 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
         self.request_id = RequestIds()
+        self.access_log = AccessLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,7 +94,7 @@ class RequestContextMiddleware:
         }
         if "key_id" in scope["state"]:  # set by service/auth.py: a short hash naming the key, never the key
             extra["key_id"] = scope["state"]["key_id"]
-        logger.info("request", extra=extra)
+        self.access_log(extra)
 
 
 class OverloadMiddleware:

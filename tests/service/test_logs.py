@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -9,7 +10,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from service.logs import configure_logging
+from service.logs import AccessLog, JsonLinesHandler, configure_logging, only_handler
 from tests.service.conftest import digit_png
 
 
@@ -44,3 +45,46 @@ def test_fresh_request_ids_are_distinct_hex_and_unsafe_ones_are_replaced(client:
     ids.append(client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"}).headers["x-request-id"])
     assert len(set(ids)) == 4
     assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in ids)
+
+
+def test_access_lines_go_through_logging_when_another_handler_would_write_them(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without configure_logging's handler (an application's own logging set-up), each request is a record."""
+    with caplog.at_level(logging.INFO, logger="service.access"):
+        client.post("/classify", files={"file": digit_png()}, headers={"X-Request-ID": "trace-43"})
+    (record,) = [record for record in caplog.records if record.name == "service.access"]
+    assert record.getMessage() == "request"
+    assert (record.request_id, record.path, record.status) == ("trace-43", "/classify", 200)  # type: ignore[attr-defined]
+
+
+def test_the_direct_access_line_is_the_formatter_s_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    keep_logging_as_it_is(monkeypatch)
+    stream = io.StringIO()
+    configure_logging("info")
+    handler = logging.getLogger("service").handlers[0]
+    assert isinstance(handler, JsonLinesHandler)
+    monkeypatch.setattr(handler, "stream", stream)
+    fields = {"request_id": "r1", "method": "GET", "path": "/healthz", "status": 200, "duration_ms": 0.5}
+    AccessLog()(fields)
+    logging.getLogger("service.access").info("request", extra=fields)
+    direct, through_logging = stream.getvalue().splitlines()
+    assert json.loads(direct) == json.loads(through_logging)
+    assert list(json.loads(direct)) == ["time", "level", "logger", "message", "pid", *fields]
+
+
+def test_only_configure_logging_s_handler_alone_is_written_to_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    keep_logging_as_it_is(monkeypatch)
+    configure_logging("info")
+    access = logging.getLogger("service.access")
+    handler = logging.getLogger("service").handlers[0]
+    assert only_handler(access, logging.INFO) is handler
+    assert only_handler(access, logging.DEBUG) is handler
+    monkeypatch.setattr(handler, "level", logging.WARNING)
+    assert only_handler(access, logging.INFO) is None, "the handler would drop the line"
+    monkeypatch.setattr(handler, "level", logging.NOTSET)
+    monkeypatch.setattr(logging.getLogger("service"), "handlers", [handler, logging.NullHandler()])
+    assert only_handler(access, logging.INFO) is None, "another handler would see it too"
+    monkeypatch.setattr(logging.getLogger("service"), "handlers", [handler])
+    monkeypatch.setattr(access, "filters", [logging.Filter("elsewhere")])
+    assert only_handler(access, logging.INFO) is None, "a filter could drop it"
