@@ -14,7 +14,7 @@ from mnist_form.errors import InputError
 from mnist_form.preprocess import MNIST_SIDE, preprocess_auto
 from service.batching import MicroBatcher
 from service.model import ModelRunner
-from service.png import decode_scanlines
+from service.png import rows_luminance
 from service.sampling import LatentSampler
 
 # The micro-batcher's operations for 28 x 28 pictures not yet in MNIST form: their luminance, still to go through
@@ -67,19 +67,13 @@ def encoding_with_auto(encode: Callable[[Tensor], Tensor]) -> Callable[[np.ndarr
     return run
 
 
-def png_rows_luminance(rows: np.ndarray) -> np.ndarray:
-    """(N, 28 x 29) rows of 28 x 28 plain grayscale PNGs (service/png.py's ``scanlines``) -> (N, 28, 28) luminance in
-    [0, 1], all decoded in one pass."""
-    return decode_scanlines(rows.tobytes(), MNIST_SIDE, MNIST_SIDE).astype(np.float32) / 255
-
-
 def encoding_png_rows(encode: Callable[[Tensor], Tensor], auto: bool) -> Callable[[np.ndarray], np.ndarray]:
     """A micro-batch operation: (N, 28 x 29) PNG rows -> decoded together, then as ``encoding_with_auto`` (``auto``)
     or straight into the model, with the same last column (always 0 without ``auto``: nothing is refused)."""
     with_auto = encoding_with_auto(encode)
 
     def run(rows: np.ndarray) -> np.ndarray:
-        pictures = png_rows_luminance(rows)
+        pictures = rows_luminance(rows, MNIST_SIDE, MNIST_SIDE)
         if auto:
             return with_auto(pictures)
         latents = encode(torch.from_numpy(pictures).unsqueeze(1)).numpy()

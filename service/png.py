@@ -119,18 +119,27 @@ def decode_plain_gray(data: bytes, width: int, height: int) -> np.ndarray | None
     return np.frombuffer(image.tobytes(), dtype=np.uint8).reshape(height, width)
 
 
+def inflated(compressed: bytes | None, size: int) -> bytes | None:
+    """Exactly ``size`` bytes inflated from ``compressed``; None if it holds fewer or more (inflating stops one
+    byte past ``size``: a small header over a huge pixel stream costs no more than the image it claims to be)."""
+    if compressed is None:
+        return None
+    inflater = zlib.decompressobj()
+    try:
+        rows = inflater.decompress(compressed, size + 1)
+    except zlib.error:
+        return None
+    return rows if len(rows) == size else None
+
+
 def scanlines(data: bytes, width: int, height: int) -> bytes | None:
     """The filtered rows of a plain grayscale PNG (a filter-type byte, then the row), inflated, with the first
     row's filter replaced by one that does not read the row above (zeros, for a first row), so that images can
     be stacked: "up" adds nothing and becomes "none", "Paeth" predicts from the left as "sub" does, and an
     "average" row (half the left pixel) is unfiltered here. None if they cannot be read so, or if a row names a
     filter no PNG has: rows this returns always decode (``decode_scanlines``)."""
-    compressed = pixel_data(data)
-    try:
-        rows = zlib.decompress(compressed) if compressed is not None else b""
-    except zlib.error:
-        return None
-    if len(rows) != height * (width + 1) or max(rows[:: width + 1], default=LAST_FILTER + 1) > LAST_FILTER:
+    rows = inflated(pixel_data(data), height * (width + 1))
+    if rows is None or max(rows[:: width + 1], default=LAST_FILTER + 1) > LAST_FILTER:
         return None
     if rows[0] != AVERAGE:
         return bytes([FIRST_ROW_FILTERS[rows[0]]]) + rows[1:]
@@ -147,6 +156,12 @@ def decode_scanlines(rows: bytes, width: int, height: int) -> np.ndarray:
     stored = zlib.compress(rows, 0)  # stored: no compression work
     image = Image.frombytes("L", (width, height * count), stored, "zip", "L")
     return np.frombuffer(image.tobytes(), dtype=np.uint8).reshape(count, height, width)
+
+
+def rows_luminance(rows: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(N, H, W) luminance in [0, 1] of images given by ``scanlines`` as the rows of an (N, H x (W + 1)) uint8
+    array, all decoded in one pass."""
+    return decode_scanlines(rows.tobytes(), width, height).astype(np.float32) / 255
 
 
 def decode_plain_grays(files: list[bytes], width: int, height: int) -> np.ndarray | None:

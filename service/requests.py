@@ -25,9 +25,8 @@ from mnist_form.errors import InputError
 from mnist_form.preprocess import MNIST_SIDE, preprocess_auto
 from service.errors import schema_mismatch
 from service.images import ImageFile, ImageLimits, decode_base64, luminance, open_image_file, to_mnist_form
-from service.inference import png_rows_luminance
 from service.multipart import parse_multipart
-from service.png import decode_plain_grays, scanlines
+from service.png import decode_plain_grays, rows_luminance, scanlines
 from service.schemas import MAX_BATCH, ImagesRequest
 
 JSON_TYPES = ("application/json",)
@@ -200,7 +199,9 @@ def raise_first_refusal(images: RequestImages, refused: np.ndarray) -> None:
     it alone raises it, naming it."""
     for index in np.flatnonzero(refused).tolist():
         picture = images.arrays[index]
-        auto_one(index, png_rows_luminance(picture[None])[0] if images.stage == PNG_ROWS else picture)
+        auto_one(
+            index, rows_luminance(picture[None], MNIST_SIDE, MNIST_SIDE)[0] if images.stage == PNG_ROWS else picture
+        )
 
 
 def json_item_to_mnist(item: str | list[list[float]], limits: ImageLimits, preprocess: str) -> np.ndarray:

@@ -6,6 +6,8 @@ import asyncio
 import base64
 import io
 import json
+import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,6 +18,7 @@ from PIL import Image
 
 from service.config import Settings
 from service.main import create_app
+from service.png import SIGNATURE, chunk
 from tests.service.conftest import assert_error, digit_png, png_bytes
 
 JSON = {"Content-Type": "application/json"}
@@ -41,6 +44,12 @@ def image_b64(image: Image.Image, fmt: str = "PNG") -> str:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt)
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def png_bomb() -> bytes:
+    header = struct.pack(">II5B", 28, 28, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(bytes(20_000_000), 9)
+    return SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 CASES = [
@@ -172,6 +181,8 @@ CASES = [
         {"Content-Type": "multipart/form-data; boundary=b"},
     ),
     Case("too many files", "/classify", 413, "too_many_images", files=multipart(*[("file", digit_png())] * 300)),
+    # A 28 x 28 header over 20 MB of blank rows (20 KB deflated): read as the 28 x 28 it claims, at that cost.
+    Case("pixel data far past its header", "/classify", 422, "blank_image", files=multipart(("file", png_bomb()))),
 ]
 
 

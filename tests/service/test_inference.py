@@ -18,10 +18,9 @@ from service.inference import (
     classify_latents,
     encoding_png_rows,
     encoding_with_auto,
-    png_rows_luminance,
 )
 from service.model import ModelRunner
-from service.png import scanlines
+from service.png import rows_luminance, scanlines
 from service.sampling import LatentSampler
 from tests.mnist_form.pictures import mnist_samples
 from tests.service.conftest import png_bytes
@@ -79,7 +78,7 @@ def test_png_rows_decoded_in_the_micro_batch_give_each_picture_s_own_latents(tin
     )
     assert rows.shape == (7, 28 * 29)
     luminance = np.stack(pictures).astype(np.float32) / 255
-    assert np.array_equal(png_rows_luminance(rows), luminance)
+    assert np.array_equal(rows_luminance(rows, 28, 28), luminance)
 
     as_they_are = encoding_png_rows(runner.encode, auto=False)(rows)
     alone = runner.encode(torch.from_numpy(luminance).unsqueeze(1)).numpy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -12,7 +13,17 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from service.images import pixels_to_png
-from service.png import SIGNATURE, chunk, decode_plain_gray, decode_plain_grays, gray_png, plain_gray_size, png_size
+from service.png import (
+    SIGNATURE,
+    chunk,
+    decode_plain_gray,
+    decode_plain_grays,
+    gray_png,
+    inflated,
+    plain_gray_size,
+    png_size,
+    scanlines,
+)
 
 MAX_PIXELS = 4096 * 4096
 
@@ -195,3 +206,25 @@ def test_pngs_that_cannot_be_decoded_together_are_left_to_the_one_by_one_reader(
     assert decode_plain_grays([good, good], 28, 27) is None, "not the size given"
     for row in (0, 5):
         assert decode_plain_grays([good, with_row_filter(image, row, 5)], 28, 28) is None, f"filter 5 in row {row}"
+
+
+def gray_png_with_rows(rows: bytes, side: int = 28) -> bytes:
+    """A grayscale PNG whose header says ``side`` x ``side`` and whose pixel data inflates to ``rows``."""
+    header = struct.pack(">II5B", side, side, 8, 0, 0, 0, 0)
+    return SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def test_pixel_data_inflating_to_more_or_less_than_the_header_says_is_left_to_pillow() -> None:
+    rows = bytes(28 * 29)  # every row unfiltered and blank
+    assert scanlines(gray_png_with_rows(rows), 28, 28) == rows
+    for wrong in (rows + b"\x00", rows[:-1], bytes(20_000_000)):
+        assert scanlines(gray_png_with_rows(wrong), 28, 28) is None
+    bomb = zlib.compress(bytes(20_000_000), 9)
+    tracemalloc.start()
+    try:
+        assert inflated(bomb, 812) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000, "inflating stops one byte past the size, not at the 20 MB the stream holds"
+    assert inflated(b"not zlib", 812) is None
