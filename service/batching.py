@@ -1,8 +1,9 @@
 """Micro-batching: concurrent requests share one model call. Callers await their slice of the result.
 
 One worker task drains a queue: it takes the first waiting job and every job of the same operation
-already queued, up to ``max_rows`` rows; under concurrent load it also waits up to ``max_wait`` seconds
-for more. It runs them as one array on a single inference thread and hands each caller its rows back.
+already queued, up to ``max_rows`` rows (jobs of other operations keep their place for the next batches);
+under concurrent load it also waits up to ``max_wait`` seconds for more. It runs them as one array on a
+single inference thread and hands each caller its rows back.
 Jobs are numpy arrays, not tensors: with the inference thread busy, torch calls on the event loop took
 3x as long as alone (numpy calls 1.8x, the share of a core), so tensors live only inside the operations.
 While the model runs, new requests queue up and form the next batch. A batch of at most ``inline_rows``
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,7 +48,7 @@ class MicroBatcher:
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         self.worker: asyncio.Task[None] | None = None
-        self.pending: Job | None = None  # a job taken from the queue that did not fit the last batch
+        self.pending: deque[Job] = deque()  # jobs taken from the queue that the last batch left, oldest first
         self.under_load = False  # did the last batch serve more than one request?
 
     def start(self) -> None:
@@ -69,9 +71,8 @@ class MicroBatcher:
         """The next job: at once if one is queued; else waiting for one, up to ``timeout`` seconds (None: no
         limit). ``wait_for`` wraps its wait in a new task, so it is used only when the queue is empty: under
         load, a batch of 64 jobs used to create 64 tasks."""
-        if self.pending is not None:
-            job, self.pending = self.pending, None
-            return job
+        if self.pending:
+            return self.pending.popleft()
         if timeout is None:
             return await self.queue.get()
         try:
@@ -85,10 +86,12 @@ class MicroBatcher:
             return None
 
     async def _gather(self) -> list[Job]:
-        """The first job, then more of the same operation until full or the wait is over."""
+        """The first job, then more of the same operation until full or the wait is over. Jobs of other
+        operations seen on the way are left, in order, for the next batches: traffic of several kinds (PNG
+        uploads and JSON pixel arrays, say) does not cut one kind's batches short."""
         first = await self._next_job(None)
         assert first is not None
-        jobs, rows = [first], len(first.inputs)
+        jobs, rows, left = [first], len(first.inputs), []
         # Wait for company only under concurrent load (the last batch served several requests): a request
         # arriving alone runs at once, so the wait never adds latency when there is nobody to batch with.
         deadline = time.monotonic() + (self.max_wait if self.under_load else 0.0)
@@ -96,11 +99,16 @@ class MicroBatcher:
             job = await self._next_job(max(0.0, deadline - time.monotonic()))
             if job is None:
                 break
-            if job.operation != first.operation or rows + len(job.inputs) > self.max_rows:
-                self.pending = job
+            if job.operation != first.operation:
+                left.append(job)
+                continue
+            if rows + len(job.inputs) > self.max_rows:
+                left.append(job)
                 break
             jobs.append(job)
             rows += len(job.inputs)
+        # Jobs still pending were taken before any of the queue's, and the left ones before them.
+        self.pending.extendleft(reversed(left))
         return jobs
 
     async def _run(self) -> None:

@@ -127,3 +127,34 @@ def test_small_batches_run_on_the_event_loop_and_larger_ones_on_the_inference_th
     loop_thread = run(scenario())
     assert threads[0] == (2, loop_thread)
     assert threads[1][0] == 3 and threads[1][1].startswith("inference")
+
+
+def test_jobs_of_another_operation_wait_in_order_without_cutting_a_batch_short() -> None:
+    model = RecordingModel()
+    operations_run: list[str] = []
+
+    def operation(name: str):  # type: ignore[no-untyped-def]
+        def run(inputs: np.ndarray) -> np.ndarray:
+            operations_run.append(name)
+            return model(inputs)
+
+        return run
+
+    async def scenario() -> list[np.ndarray]:
+        batcher = MicroBatcher({"a": operation("a"), "b": operation("b")}, max_rows=256, max_wait=0.0)
+        batcher.start()
+        first = asyncio.create_task(batcher.submit("a", np.zeros((1, 2))))
+        await asyncio.sleep(0.05)  # the first call is now running (and blocked)
+        kinds = ["a", "b", "a", "b", "a"]
+        rest = [asyncio.create_task(batcher.submit(kind, np.full((n, 2), float(n)))) for n, kind in enumerate(kinds, 1)]
+        await asyncio.sleep(0.05)
+        model.release.set()
+        results = await asyncio.gather(first, *rest)
+        await batcher.stop()
+        return results
+
+    results = run(scenario())
+    assert operations_run == ["a", "a", "b"], "the waiting a's ran together, then the b's"
+    assert model.batch_rows == [1, 1 + 3 + 5, 2 + 4]
+    for n, result in enumerate(results[1:], 1):
+        assert np.array_equal(result, np.full((n, 2), 2.0 * n)), "each caller gets exactly its own rows"
