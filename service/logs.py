@@ -42,33 +42,47 @@ class JsonFormatter(logging.Formatter):
 
 
 class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The handler configure_logging installs: JSON lines on a stream; ``write_line`` takes a line built elsewhere."""
+    """The handler configure_logging installs: JSON lines on a stream; ``write`` takes a line's parts directly."""
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
         self.json = JsonFormatter()
         self.setFormatter(self.json)
 
-    def write_line(self, line: str) -> None:
+    def write(self, level: str, logger: str, message: str, fields: dict[str, Any]) -> None:
+        """The line ``format`` would give a record of these parts, now, written as ``emit`` writes it. Built under
+        the lock, as ``emit`` builds it: the formatter's once-a-second time is shared state."""
         with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
-            self.stream.write(line + self.terminator)
+            self.stream.write(self.json.line(time.time(), level, logger, message, fields) + self.terminator)
             self.flush()
 
 
 def only_handler(logger: logging.Logger, level: int) -> JsonLinesHandler | None:
-    """The JsonLinesHandler that alone would handle ``logger``'s records at ``level``, with no filter on the way;
-    None when anything else would (an application's own logging set-up)."""
+    """The JsonLinesHandler, with its own formatter, that alone would handle ``logger``'s records at ``level``,
+    with no filter on the way; None when anything else would (an application's own logging set-up)."""
     current: logging.Logger | None = logger
-    while current is not None:
+    while current is not None and not current.handlers:
         if current.filters:
             return None
-        if current.handlers:
-            handler = current.handlers[0]
-            if isinstance(handler, JsonLinesHandler) and len(current.handlers) == 1:
-                return handler if not handler.filters and handler.level <= level else None
-            return None
         current = current.parent if current.propagate else None
-    return None
+    if current is None or current.filters or len(current.handlers) != 1:
+        return None
+    handler = current.handlers[0]
+    if not isinstance(handler, JsonLinesHandler) or handler.formatter is not handler.json or handler.filters:
+        return None
+    if handler.level > level or (current.propagate and handlers_above(current)):
+        return None
+    return handler
+
+
+def handlers_above(logger: logging.Logger) -> bool:
+    """Whether a record propagating from ``logger`` would reach another handler."""
+    current = logger.parent
+    while current is not None:
+        if current.handlers:
+            return True
+        current = current.parent if current.propagate else None
+    return False
 
 
 class AccessLog:
@@ -77,7 +91,8 @@ class AccessLog:
     Through Python's logging a line cost about 12 µs here (a LogRecord, the handler's lock, the formatter's
     lookups) and, under load, 20-30 µs of a request's 200: as much as decoding its image. When the handler
     configure_logging installed is the one that would write it, the line is built straight from the fields (the
-    same keys, in the same order) and written under the handler's lock; otherwise it goes through the logger."""
+    same keys, in the same order) and written under the handler's lock; otherwise, or if writing fails, it goes
+    through the logger (which reports a failed write as logging does)."""
 
     def __init__(self) -> None:
         self.logger = logging.getLogger(ACCESS_LOGGER)
@@ -86,10 +101,15 @@ class AccessLog:
         if not self.logger.isEnabledFor(logging.INFO):
             return
         handler = only_handler(self.logger, logging.INFO)
-        if handler is None:
-            self.logger.info("request", extra=fields)
-            return
-        handler.write_line(handler.json.line(time.time(), "info", ACCESS_LOGGER, "request", fields))
+        if handler is not None:
+            try:
+                handler.write(
+                    "info", ACCESS_LOGGER, "request", {key: fields[key] for key in EXTRA_FIELDS if key in fields}
+                )
+                return
+            except Exception:  # a full pipe, a closed stream: logging's own path reports it and carries on
+                pass
+        self.logger.info("request", extra=fields)
 
 
 def configure_logging(level: str) -> None:

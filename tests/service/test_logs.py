@@ -60,31 +60,59 @@ def test_access_lines_go_through_logging_when_another_handler_would_write_them(
 
 def test_the_direct_access_line_is_the_formatter_s_line(monkeypatch: pytest.MonkeyPatch) -> None:
     keep_logging_as_it_is(monkeypatch)
-    stream = io.StringIO()
     configure_logging("info")
     handler = logging.getLogger("service").handlers[0]
     assert isinstance(handler, JsonLinesHandler)
-    monkeypatch.setattr(handler, "stream", stream)
+    monkeypatch.setattr(handler, "stream", io.StringIO())
     fields = {"request_id": "r1", "method": "GET", "path": "/healthz", "status": 200, "duration_ms": 0.5}
-    AccessLog()(fields)
     logging.getLogger("service.access").info("request", extra=fields)
-    direct, through_logging = stream.getvalue().splitlines()
-    assert json.loads(direct) == json.loads(through_logging)
-    assert list(json.loads(direct)) == ["time", "level", "logger", "message", "pid", *fields]
+    with monkeypatch.context() as patch:
+        patch.setattr(logging.Logger, "info", lambda *args, **kwargs: pytest.fail("went through logging"))
+        AccessLog()(dict(reversed(fields.items())))  # in any order: the line keeps the formatter's
+    through_logging, direct = (json.loads(line) for line in handler.stream.getvalue().splitlines())
+    assert list(direct) == list(through_logging) == ["time", "level", "logger", "message", "pid", *fields]
+    assert {**direct, "time": None} == {**through_logging, "time": None}
+
+
+def test_a_failed_direct_write_goes_through_logging_and_the_request_carries_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keep_logging_as_it_is(monkeypatch)
+    configure_logging("info")
+    handler = logging.getLogger("service").handlers[0]
+
+    class FullPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BlockingIOError("the pipe is full")
+
+    monkeypatch.setattr(handler, "stream", FullPipe())
+    AccessLog()({"request_id": "r2", "status": 200})  # does not raise
+    assert "Logging error" in capsys.readouterr().err, "reported as logging reports a failed write"
 
 
 def test_only_configure_logging_s_handler_alone_is_written_to_directly(monkeypatch: pytest.MonkeyPatch) -> None:
     keep_logging_as_it_is(monkeypatch)
     configure_logging("info")
-    access = logging.getLogger("service.access")
-    handler = logging.getLogger("service").handlers[0]
+    access, service = logging.getLogger("service.access"), logging.getLogger("service")
+    handler = service.handlers[0]
+    assert isinstance(handler, JsonLinesHandler)
     assert only_handler(access, logging.INFO) is handler
     assert only_handler(access, logging.DEBUG) is handler
-    monkeypatch.setattr(handler, "level", logging.WARNING)
-    assert only_handler(access, logging.INFO) is None, "the handler would drop the line"
-    monkeypatch.setattr(handler, "level", logging.NOTSET)
-    monkeypatch.setattr(logging.getLogger("service"), "handlers", [handler, logging.NullHandler()])
-    assert only_handler(access, logging.INFO) is None, "another handler would see it too"
-    monkeypatch.setattr(logging.getLogger("service"), "handlers", [handler])
-    monkeypatch.setattr(access, "filters", [logging.Filter("elsewhere")])
-    assert only_handler(access, logging.INFO) is None, "a filter could drop it"
+    with monkeypatch.context() as patch:
+        patch.setattr(handler, "level", logging.WARNING)
+        assert only_handler(access, logging.INFO) is None, "the handler would drop the line"
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "handlers", [handler, logging.NullHandler()])
+        assert only_handler(access, logging.INFO) is None, "another handler would see it too"
+    with monkeypatch.context() as patch:
+        patch.setattr(access, "filters", [logging.Filter("elsewhere")])
+        assert only_handler(access, logging.INFO) is None, "a filter could drop it"
+    with monkeypatch.context() as patch:
+        patch.setattr(handler, "formatter", logging.Formatter())
+        assert only_handler(access, logging.INFO) is None, "the application chose another format"
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "propagate", True)
+        patch.setattr(logging.getLogger(), "handlers", [logging.NullHandler()])
+        assert only_handler(access, logging.INFO) is None, "the root's handler would see it too"
+        patch.setattr(logging.getLogger(), "handlers", [])
+        assert only_handler(access, logging.INFO) is handler, "propagating to no handler changes nothing"
