@@ -11,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from service.images import ImageLimits, open_image_file
+from service.requests import PNG_ROWS, deferred_images
 from tests.mnist_form.pictures import mnist_samples
 from tests.service.conftest import assert_error, png_bytes
 
@@ -68,6 +70,15 @@ def test_grayscale_pngs_decoded_in_the_micro_batch_classify_as_other_files_do(
     digits, _ = mnist_samples()
     gray = [png_bytes(Image.fromarray(digit)) for digit in digits[:5]]
     rgb = [png_bytes(Image.fromarray(digit).convert("RGB")) for digit in digits[:5]]
+    limits = ImageLimits(10**6, 10**6)
+    stages = {
+        kind: deferred_images([open_image_file(files[0], limits)], preprocess)
+        for kind, files in (("gray", gray), ("rgb", rgb))
+    }
+    assert stages["gray"] is not None and stages["gray"].stage == PNG_ROWS, (
+        "grayscale PNGs go to the micro-batch as rows"
+    )
+    assert stages["rgb"] is None or stages["rgb"].stage != PNG_ROWS, "RGB ones are decoded in the request"
 
     def latents(pngs: list[bytes]) -> np.ndarray:
         files = [("file", (f"{index}.png", data, "image/png")) for index, data in enumerate(pngs)]
