@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from service.batching import MicroBatcher
+from service.batching import MicroBatcher, Operation
 
 
 class RecordingModel:
@@ -29,24 +29,34 @@ def run(coroutine):  # type: ignore[no-untyped-def]
     return asyncio.run(asyncio.wait_for(coroutine, timeout=10))
 
 
-def test_requests_queued_while_the_model_is_busy_form_one_batch() -> None:
-    model = RecordingModel()
+def queued_behind_a_busy_model(
+    operations: dict[str, Operation], model: RecordingModel, queued: list[str]
+) -> list[np.ndarray]:
+    """A one-row job of the first operation starts the (blocked) model; jobs of ``queued``'s operations, of
+    1, 2, 3, ... rows filled with their row count, queue meanwhile; then the model is released. Their results."""
 
     async def scenario() -> list[np.ndarray]:
-        batcher = MicroBatcher({"double": model}, max_rows=256, max_wait=0.0)
+        batcher = MicroBatcher(operations, max_rows=256, max_wait=0.0)
         batcher.start()
-        first = asyncio.create_task(batcher.submit("double", np.zeros((1, 2))))
+        first = asyncio.create_task(batcher.submit(next(iter(operations)), np.zeros((1, 2))))
         await asyncio.sleep(0.05)  # the first call is now running (and blocked)
-        rest = [asyncio.create_task(batcher.submit("double", np.full((n, 2), float(n)))) for n in (1, 2, 3)]
+        rest = [
+            asyncio.create_task(batcher.submit(kind, np.full((n, 2), float(n)))) for n, kind in enumerate(queued, 1)
+        ]
         await asyncio.sleep(0.05)
         model.release.set()
         results = await asyncio.gather(first, *rest)
         await batcher.stop()
-        return results
+        return results[1:]
 
-    results = run(scenario())
+    return run(scenario())  # type: ignore[no-any-return]
+
+
+def test_requests_queued_while_the_model_is_busy_form_one_batch() -> None:
+    model = RecordingModel()
+    results = queued_behind_a_busy_model({"double": model}, model, ["double"] * 3)
     assert model.batch_rows == [1, 6], "the three waiting requests ran as one batch of 1 + 2 + 3 rows"
-    for n, result in zip((1, 2, 3), results[1:], strict=True):
+    for n, result in enumerate(results, 1):
         assert np.array_equal(result, np.full((n, 2), 2.0 * n)), "each caller gets exactly its own rows"
 
 
@@ -133,28 +143,16 @@ def test_jobs_of_another_operation_wait_in_order_without_cutting_a_batch_short()
     model = RecordingModel()
     operations_run: list[str] = []
 
-    def operation(name: str):  # type: ignore[no-untyped-def]
+    def operation(name: str) -> Operation:
         def run(inputs: np.ndarray) -> np.ndarray:
             operations_run.append(name)
             return model(inputs)
 
         return run
 
-    async def scenario() -> list[np.ndarray]:
-        batcher = MicroBatcher({"a": operation("a"), "b": operation("b")}, max_rows=256, max_wait=0.0)
-        batcher.start()
-        first = asyncio.create_task(batcher.submit("a", np.zeros((1, 2))))
-        await asyncio.sleep(0.05)  # the first call is now running (and blocked)
-        kinds = ["a", "b", "a", "b", "a"]
-        rest = [asyncio.create_task(batcher.submit(kind, np.full((n, 2), float(n)))) for n, kind in enumerate(kinds, 1)]
-        await asyncio.sleep(0.05)
-        model.release.set()
-        results = await asyncio.gather(first, *rest)
-        await batcher.stop()
-        return results
-
-    results = run(scenario())
+    operations = {"a": operation("a"), "b": operation("b")}
+    results = queued_behind_a_busy_model(operations, model, ["a", "b", "a", "b", "a"])
     assert operations_run == ["a", "a", "b"], "the waiting a's ran together, then the b's"
     assert model.batch_rows == [1, 1 + 3 + 5, 2 + 4]
-    for n, result in enumerate(results[1:], 1):
+    for n, result in enumerate(results, 1):
         assert np.array_equal(result, np.full((n, 2), 2.0 * n)), "each caller gets exactly its own rows"
