@@ -199,9 +199,9 @@ def raise_first_refusal(images: RequestImages, refused: np.ndarray) -> None:
     it alone raises it, naming it."""
     for index in np.flatnonzero(refused).tolist():
         picture = images.arrays[index]
-        auto_one(
-            index, rows_luminance(picture[None], MNIST_SIDE, MNIST_SIDE)[0] if images.stage == PNG_ROWS else picture
-        )
+        if images.stage == PNG_ROWS:  # still its PNG rows: decoded here, the one picture
+            picture = rows_luminance(picture[None], MNIST_SIDE, MNIST_SIDE)[0]
+        auto_one(index, picture)
 
 
 def json_item_to_mnist(item: str | list[list[float]], limits: ImageLimits, preprocess: str) -> np.ndarray:
