@@ -13,6 +13,7 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "routed-vae.
 
 
 DecoderWeights = Literal["float16", "float32"]  # service/half_decoder.py
+EncoderWeights = Literal["float16", "float32"]  # service/half_encoder.py
 CANNOT_START = 2  # exit status when the model or the settings are unusable (a supervisor of workers stops on it)
 
 
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
         "float16",
         description="decode from float16 copies of the decoder's weights (half the memory traffic; pixels within "
         "2/255 of float32, checked at start-up) or from the model's own float32 ones",
+    )
+    encoder_weights: EncoderWeights = Field(
+        "float16",
+        description="encode from float16 copies of the encoder's weights (half the memory traffic; latents within "
+        "0.01 of float32, checked at start-up) or from the model's own float32 ones",
     )
     max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="largest request body accepted")
     body_timeout_seconds: float = Field(30.0, gt=0, description="time allowed to receive a request body")

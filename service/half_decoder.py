@@ -23,18 +23,22 @@ Decode = Callable[[Tensor], Tensor]
 TOLERANCE = 2 / 255  # largest pixel difference (pixels in [0, 1]) from the float32 decode
 
 
-def linear_layers(module: torch.jit.ScriptModule) -> list[tuple[Tensor, Tensor | None]] | None:
-    """The (weight, bias) of each Linear layer of ``module.decoder`` if it is Linear, ReLU, Linear, ..., Linear;
+def linear_layers(module: torch.jit.ScriptModule, part: str = "decoder") -> list[tuple[Tensor, Tensor | None]] | None:
+    """The (weight, bias) of each Linear layer of ``module.<part>`` if it is Linear, ReLU, Linear, ..., Linear;
     else None."""
-    decoder = getattr(module, "decoder", None)
-    if decoder is None:
+    layers = getattr(module, part, None)
+    if layers is None:
         return None
-    kinds = [getattr(child, "original_name", type(child).__name__) for child in decoder.children()]
+    kinds = [getattr(child, "original_name", type(child).__name__) for child in layers.children()]
     expected = ["Linear" if index % 2 == 0 else "ReLU" for index in range(len(kinds))]
     if not kinds or kinds != expected or len(kinds) % 2 == 0:
         return None
-    linears = [child for child in decoder.children() if getattr(child, "original_name", "") == "Linear"]
-    return [(layer.weight.detach(), None if layer.bias is None else layer.bias.detach()) for layer in linears]
+    linears = [child for child in layers.children() if getattr(child, "original_name", "") == "Linear"]
+    return [weight_and_bias(layer) for layer in linears]
+
+
+def weight_and_bias(layer: torch.jit.ScriptModule) -> tuple[Tensor, Tensor | None]:
+    return layer.weight.detach(), None if layer.bias is None else layer.bias.detach()
 
 
 class HalfWeightDecoder:

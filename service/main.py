@@ -64,7 +64,11 @@ def make_lifespan(settings: Settings, runner: ModelRunner | None):  # type: igno
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
-        loaded = runner if runner is not None else ModelRunner.load(settings.model_path, settings.decoder_weights)
+        loaded = (
+            runner
+            if runner is not None
+            else ModelRunner.load(settings.model_path, settings.decoder_weights, settings.encoder_weights)
+        )
         inference = build_inference(loaded, settings, app.state.metrics)
         inference.batcher.start()
         app.state.metrics.set_model(loaded.card)

@@ -6,15 +6,18 @@ import hashlib
 import io
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import torch
 from torch import Tensor
 
-from service.config import DecoderWeights
+from service.config import DecoderWeights, EncoderWeights
 from service.half_decoder import TOLERANCE, Decode, half_weight_decoder, largest_difference
+from service.half_encoder import TOLERANCE as ENCODER_TOLERANCE
+from service.half_encoder import Encode, half_weight_encoder, largest_latent_difference
 from service.limits import MAX_LATENT
 
 logger = logging.getLogger("service.model")
@@ -66,36 +69,70 @@ def freeze_for_inference(module: torch.jit.ScriptModule) -> torch.jit.ScriptModu
     return frozen
 
 
-def choose_decoder(module: torch.jit.ScriptModule, exact: Decode) -> Decode:
-    """The float16-weight decoder if this torch can run one, the model's layout allows one and it decodes like
-    ``exact`` within ``TOLERANCE``; else ``exact``, with a warning saying why."""
+HalfT = TypeVar("HalfT", bound=Callable[[Tensor], Tensor])
+
+
+def choose_half_weights(
+    part: str, moved: str, make_half: Callable[[], HalfT | None], measure: Callable[[HalfT], float], tolerance: float
+) -> HalfT | None:
+    """The float16-weight ``part`` ("encoder" or "decoder") if this torch can run one, the model's layout allows
+    one and ``measure`` puts it within ``tolerance`` of the model's own (what it moved: ``moved``); else None, with
+    a warning saying why."""
     try:
-        half = half_weight_decoder(module)
+        half = make_half()
         if half is None:
-            logger.warning("decoding with float32 weights: the model's decoder is not the layout float16 needs")
-            return exact
-        difference = largest_difference(half, exact, half.latent_size, MAX_LATENT)
+            logger.warning("the %s keeps float32 weights: the model's %s is not the layout float16 needs", part, part)
+            return None
+        difference = measure(half)
     except RuntimeError as error:  # no fbgemm in this torch build (arm64 has QNNPACK only)
-        logger.warning("decoding with float32 weights: this torch cannot pack float16 ones (%s)", error)
-        return exact
-    if not difference <= TOLERANCE:  # also refuses NaN
-        logger.warning("decoding with float32 weights: float16 ones moved pixels by %.4f", difference)
-        return exact
-    logger.info("decoding with float16 weights (pixels within %.4f of float32)", difference)
+        logger.warning("the %s keeps float32 weights: this torch cannot pack float16 ones (%s)", part, error)
+        return None
+    if not difference <= tolerance:  # also refuses NaN
+        logger.warning("the %s keeps float32 weights: float16 ones moved %s by %.4f", part, moved, difference)
+        return None
+    logger.info("the %s runs from float16 weights (%s within %.4f of float32)", part, moved, difference)
     return half
+
+
+def choose_decoder(module: torch.jit.ScriptModule, exact: Decode) -> Decode:
+    """The float16-weight decoder (service/half_decoder.py) if it can be used, else ``exact``."""
+    half = choose_half_weights(
+        "decoder",
+        "pixels",
+        lambda: half_weight_decoder(module),
+        lambda half: largest_difference(half, exact, half.latent_size, MAX_LATENT),
+        TOLERANCE,
+    )
+    return exact if half is None else half
+
+
+def choose_encoder(module: torch.jit.ScriptModule, exact: Encode) -> Encode:
+    """The float16-weight encoder (service/half_encoder.py) if it can be used, else ``exact``."""
+    half = choose_half_weights(
+        "encoder",
+        "latents",
+        lambda: half_weight_encoder(module),
+        lambda half: largest_latent_difference(half, exact),
+        ENCODER_TOLERANCE,
+    )
+    return exact if half is None else half
 
 
 @dataclass
 class ModelRunner:
-    """The loaded model and its card; ``encode`` and ``decode`` work on CPU tensors. ``decoder`` is the
-    function ``decode`` runs: the TorchScript model's, or the same from float16 weights (service/half_decoder.py)."""
+    """The loaded model and its card; ``encode`` and ``decode`` work on CPU tensors. ``encoder`` and ``decoder``
+    are the functions they run: the TorchScript model's, or the same from float16 weights (service/half_encoder.py,
+    service/half_decoder.py)."""
 
     module: torch.jit.ScriptModule
     card: dict[str, Any]
     decoder: Decode
+    encoder: Encode
 
     @classmethod
-    def load(cls, model_path: Path, decoder_weights: DecoderWeights = "float16") -> ModelRunner:
+    def load(
+        cls, model_path: Path, decoder_weights: DecoderWeights = "float16", encoder_weights: EncoderWeights = "float16"
+    ) -> ModelRunner:
         card = read_card(model_path)
         data = verify_sha256(model_path, str(card["sha256"]))
         try:
@@ -104,9 +141,12 @@ class ModelRunner:
             raise ModelLoadError(f"model file {model_path} could not be loaded: {error}") from error
         if decoder_weights not in get_args(DecoderWeights):
             raise ValueError(f"decoder_weights must be one of {get_args(DecoderWeights)}, not {decoder_weights!r}")
+        if encoder_weights not in get_args(EncoderWeights):
+            raise ValueError(f"encoder_weights must be one of {get_args(EncoderWeights)}, not {encoder_weights!r}")
         frozen = freeze_for_inference(module)
         decoder = choose_decoder(module, frozen.decode) if decoder_weights == "float16" else frozen.decode
-        runner = cls(module=frozen, card=card, decoder=decoder)
+        encoder = choose_encoder(module, frozen.encode) if encoder_weights == "float16" else frozen.encode
+        runner = cls(module=frozen, card=card, decoder=decoder, encoder=encoder)
         runner.warm_up()
         return runner
 
@@ -119,7 +159,7 @@ class ModelRunner:
     @torch.inference_mode()
     def encode(self, images: Tensor) -> Tensor:
         """(N, 1, 28, 28) float in [0, 1] -> (N, K) non-negative latents."""
-        return self._checked(self.module.encode(images), "encode")
+        return self._checked(self.encoder(images), "encode")
 
     @torch.inference_mode()
     def decode(self, latents: Tensor) -> Tensor:

@@ -34,7 +34,9 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> int
     """Serve on ``settings``' address, or on ``sockets`` already bound (a worker's: its supervisor serves the
     metrics port, if any, for all workers); the exit status."""
     try:
-        runner = ModelRunner.load(settings.model_path, settings.decoder_weights)  # fail fast, before the port opens
+        runner = ModelRunner.load(
+            settings.model_path, settings.decoder_weights, settings.encoder_weights
+        )  # fail fast, before the port opens
         app = create_app(settings, runner)
         if sockets is None:
             serve_metrics_port(settings, app.state.metrics.registry)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -48,3 +50,14 @@ def assert_error(response: object, status: int, code: str) -> dict[str, object]:
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return body["error"]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def without_fbgemm() -> Iterator[None]:
+    """torch's quantized engine set to QNNPACK, what arm64 builds have: no float16 packing."""
+    engine = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "qnnpack"
+    try:
+        yield
+    finally:
+        torch.backends.quantized.engine = engine

@@ -13,11 +13,12 @@ from torch import nn
 from service.half_decoder import TOLERANCE, HalfWeightDecoder, half_weight_decoder, largest_difference, linear_layers
 from service.limits import MAX_LATENT
 from service.model import ModelRunner, choose_decoder
+from tests.service.conftest import without_fbgemm
 
 
 def test_frozen_model_computes_what_the_exported_one_does(tiny_model_path: Path) -> None:
     exported = torch.jit.load(str(tiny_model_path))
-    runner = ModelRunner.load(tiny_model_path, decoder_weights="float32")
+    runner = ModelRunner.load(tiny_model_path, decoder_weights="float32", encoder_weights="float32")
     images = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     latents = torch.rand(64, 10, generator=torch.Generator().manual_seed(1)) * 5
     with torch.inference_mode():
@@ -75,13 +76,8 @@ def test_decoders_not_ending_in_a_linear_layer_are_refused() -> None:
 
 def test_without_fbgemm_the_model_s_own_decode_is_kept(caplog: pytest.LogCaptureFixture) -> None:
     module = torch.jit.script(ScaledDecoder(latent_scale=2.0))
-    engine = torch.backends.quantized.engine
-    torch.backends.quantized.engine = "qnnpack"  # what arm64 builds of torch have
-    try:
-        with caplog.at_level(logging.WARNING, logger="service.model"):
-            assert choose_decoder(module, module.decode) is module.decode
-    finally:
-        torch.backends.quantized.engine = engine
+    with without_fbgemm(), caplog.at_level(logging.WARNING, logger="service.model"):
+        assert choose_decoder(module, module.decode) is module.decode
     assert "cannot pack float16 ones" in caplog.text
     assert isinstance(choose_decoder(module, module.decode), HalfWeightDecoder)  # with fbgemm back
 
