@@ -12,8 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "routed-vae.pt"
 
 
-DecoderWeights = Literal["float16", "float32"]  # service/half_decoder.py
-EncoderWeights = Literal["float16", "float32"]  # service/half_encoder.py
+# What the encoder and the decoder compute from: float16 copies of their weights (service/half_encoder.py,
+# service/half_decoder.py) or the model's own float32 ones.
+WeightPrecision = Literal["float16", "float32"]
 CANNOT_START = 2  # exit status when the model or the settings are unusable (a supervisor of workers stops on it)
 
 
@@ -35,12 +36,12 @@ class Settings(BaseSettings):
         description="worker processes on the one port, each with its own model and micro-batcher; set it to the "
         "number of CPU cores the service may use",
     )
-    decoder_weights: DecoderWeights = Field(
+    decoder_weights: WeightPrecision = Field(
         "float16",
         description="decode from float16 copies of the decoder's weights (half the memory traffic; pixels within "
         "2/255 of float32, checked at start-up) or from the model's own float32 ones",
     )
-    encoder_weights: EncoderWeights = Field(
+    encoder_weights: WeightPrecision = Field(
         "float16",
         description="encode from float16 copies of the encoder's weights (half the memory traffic; latents within "
         "0.01 of float32, checked at start-up) or from the model's own float32 ones",

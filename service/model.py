@@ -14,7 +14,7 @@ from typing import Any, TypeVar, get_args
 import torch
 from torch import Tensor
 
-from service.config import DecoderWeights, EncoderWeights
+from service.config import WeightPrecision
 from service.half_decoder import TOLERANCE, Decode, half_weight_decoder, largest_difference
 from service.half_encoder import TOLERANCE as ENCODER_TOLERANCE
 from service.half_encoder import Encode, half_weight_encoder, largest_latent_difference
@@ -124,14 +124,16 @@ class ModelRunner:
     are the functions they run: the TorchScript model's, or the same from float16 weights (service/half_encoder.py,
     service/half_decoder.py)."""
 
-    module: torch.jit.ScriptModule
     card: dict[str, Any]
     decoder: Decode
     encoder: Encode
 
     @classmethod
     def load(
-        cls, model_path: Path, decoder_weights: DecoderWeights = "float16", encoder_weights: EncoderWeights = "float16"
+        cls,
+        model_path: Path,
+        decoder_weights: WeightPrecision = "float16",
+        encoder_weights: WeightPrecision = "float16",
     ) -> ModelRunner:
         card = read_card(model_path)
         data = verify_sha256(model_path, str(card["sha256"]))
@@ -139,14 +141,13 @@ class ModelRunner:
             module = torch.jit.load(io.BytesIO(data), map_location="cpu")
         except Exception as error:  # TorchScript raises many types for a corrupt archive
             raise ModelLoadError(f"model file {model_path} could not be loaded: {error}") from error
-        if decoder_weights not in get_args(DecoderWeights):
-            raise ValueError(f"decoder_weights must be one of {get_args(DecoderWeights)}, not {decoder_weights!r}")
-        if encoder_weights not in get_args(EncoderWeights):
-            raise ValueError(f"encoder_weights must be one of {get_args(EncoderWeights)}, not {encoder_weights!r}")
+        for name, value in (("decoder_weights", decoder_weights), ("encoder_weights", encoder_weights)):
+            if value not in get_args(WeightPrecision):
+                raise ValueError(f"{name} must be one of {get_args(WeightPrecision)}, not {value!r}")
         frozen = freeze_for_inference(module)
         decoder = choose_decoder(module, frozen.decode) if decoder_weights == "float16" else frozen.decode
         encoder = choose_encoder(module, frozen.encode) if encoder_weights == "float16" else frozen.encode
-        runner = cls(module=frozen, card=card, decoder=decoder, encoder=encoder)
+        runner = cls(card=card, decoder=decoder, encoder=encoder)
         runner.warm_up()
         return runner
 
