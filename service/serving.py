@@ -8,6 +8,7 @@ import sys
 
 from service.config import CANNOT_START, ConfigurationError, Settings
 from service.drain import run_with_drain
+from service.http_protocol import OneWritePerResponse
 from service.main import create_app
 from service.metrics_server import serve_metrics_port
 from service.model import ModelLoadError, ModelRunner
@@ -16,11 +17,11 @@ from service.model import ModelLoadError, ModelRunner
 def uvicorn_options(settings: Settings) -> dict[str, object]:
     """How uvicorn serves the app: its fast stack (httptools, uvloop: "auto" picks them, and they are
     dependencies), no WebSocket support (nothing here uses it, and "auto" would import a library for it),
-    our own logging."""
+    our own logging. Each response leaves in one write (service/http_protocol.py)."""
     return {
         "host": settings.host,
         "port": settings.port,
-        "http": "auto",
+        "http": OneWritePerResponse,
         "loop": "auto",
         "ws": "none",
         "log_config": None,
