@@ -58,6 +58,7 @@ class RequestContextMiddleware:
         self.app, self.metrics = app, metrics
         self.request_id = RequestIds()
         self.access_log = AccessLog()
+        self.in_flight = 0  # requests of any kind between their start and their log line
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,9 +75,11 @@ class RequestContextMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
+        self.in_flight += 1
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            self.in_flight -= 1
             self.record(scope, request_id, status, time.perf_counter() - began)
 
     def record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
@@ -94,7 +97,7 @@ class RequestContextMiddleware:
         }
         if "key_id" in scope["state"]:  # set by service/auth.py: a short hash naming the key, never the key
             extra["key_id"] = scope["state"]["key_id"]
-        self.access_log(extra)
+        self.access_log(extra, at_once=self.in_flight == 0)  # under load, written with others as the loop's pass ends
 
 
 class OverloadMiddleware:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import re
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from service.config import Settings
 from service.logs import AccessLog, JsonLinesHandler, configure_logging, only_handler
+from service.main import create_app
 from tests.service.conftest import digit_png
 
 
@@ -116,3 +120,75 @@ def test_only_configure_logging_s_handler_alone_is_written_to_directly(monkeypat
         assert only_handler(access, logging.INFO) is None, "the root's handler would see it too"
         patch.setattr(logging.getLogger(), "handlers", [])
         assert only_handler(access, logging.INFO) is handler, "propagating to no handler changes nothing"
+
+
+class CountedWrites(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_access_lines_of_one_loop_pass_leave_together_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    keep_logging_as_it_is(monkeypatch)
+    configure_logging("info")
+    stream = CountedWrites()
+    monkeypatch.setattr(logging.getLogger("service").handlers[0], "stream", stream)
+
+    def ids() -> list[str]:
+        return [json.loads(line)["request_id"] for line in stream.getvalue().splitlines()]
+
+    async def scenario() -> None:
+        access_log = AccessLog()
+        for request_id in ("a", "b", "c"):
+            access_log({"request_id": request_id, "status": 200}, at_once=False)
+        assert stream.writes == 0, "waiting for the end of the pass"
+        await asyncio.sleep(0)
+        assert (stream.writes, ids()) == (1, ["a", "b", "c"])
+        access_log({"request_id": "d", "status": 200}, at_once=False)
+        access_log({"request_id": "e", "status": 200})  # at once, with the waiting line first
+        assert (stream.writes, ids()) == (2, ["a", "b", "c", "d", "e"])
+        await asyncio.sleep(0)
+        assert stream.writes == 2, "nothing was left waiting"
+
+    asyncio.run(scenario())
+    AccessLog()({"request_id": "f", "status": 200}, at_once=False)  # no event loop here: written at once
+    assert (stream.writes, ids()[-1]) == (3, "f")
+
+
+def test_concurrent_requests_are_all_logged_and_a_lone_one_at_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests completing while others are in flight wait for the end of the loop's pass; none is lost."""
+    keep_logging_as_it_is(monkeypatch)
+    configure_logging("info")
+    stream = CountedWrites()
+    monkeypatch.setattr(logging.getLogger("service").handlers[0], "stream", stream)
+    app = create_app(settings)
+
+    def logged() -> list[str]:
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        return sorted(line["request_id"] for line in lines if line["logger"] == "service.access")
+
+    async def scenario() -> None:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+
+                async def classify(request_id: str) -> int:
+                    files = {"file": ("digit.png", digit_png(), "image/png")}
+                    headers = {"X-Request-ID": request_id}
+                    return (await client.post("/classify", files=files, headers=headers)).status_code
+
+                ids = [f"together-{index}" for index in range(8)]
+                assert await asyncio.gather(*map(classify, ids)) == [200] * 8
+                await asyncio.sleep(0)
+                assert logged() == ids
+                assert stream.writes < len(ids), "lines of one pass shared a write"
+                assert await classify("alone") == 200
+                assert logged() == sorted([*ids, "alone"]), "written before the response was returned"
+
+    asyncio.run(scenario())
