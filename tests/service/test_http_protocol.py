@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
+import pytest
 import uvicorn
+import uvloop
 from starlette.types import Receive, Scope, Send
 
-from service.http_protocol import BufferedWrites, OneWritePerResponse
+from service.http_protocol import HOLD_BYTES, BufferedWrites, OneWritePerResponse
+
+Result = TypeVar("Result")
 
 
 class FakeTransport:
     def __init__(self) -> None:
         self.written: list[bytes] = []
-        self.closed = self.aborted = False
+        self.closed = self.aborted = self.eof = False
 
     def write(self, data: bytes) -> None:
-        assert not self.closed, "written after close"
+        assert not (self.closed or self.eof), "written after close or write_eof"
         self.written.append(data)
 
     def is_closing(self) -> bool:
@@ -30,11 +35,29 @@ class FakeTransport:
     def abort(self) -> None:
         self.aborted = True
 
+    def write_eof(self) -> None:
+        self.eof = True
+
     def get_write_buffer_size(self) -> int:
         return 0
 
     def get_extra_info(self, name: str) -> str:
         return f"extra {name}"
+
+
+def run_strictly(scenario: Coroutine[Any, Any, Result], loop_kind: str = "asyncio") -> Result:
+    """``scenario`` run on a fresh event loop (asyncio's or uvloop's) within 10 s; an error raised in any loop
+    callback (which the loop would only log) fails the test."""
+    errors: list[dict[str, Any]] = []
+
+    async def strictly() -> Result:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
+        async with asyncio.timeout(10):
+            return await scenario
+
+    result = uvloop.run(strictly()) if loop_kind == "uvloop" else asyncio.run(strictly())
+    assert not errors, errors
+    return result
 
 
 def test_writes_wait_for_the_end_of_the_loop_pass_and_leave_as_one() -> None:
@@ -53,7 +76,7 @@ def test_writes_wait_for_the_end_of_the_loop_pass_and_leave_as_one() -> None:
         await asyncio.sleep(0)
         return [during, after, transport.written]
 
-    during, after, final = asyncio.run(scenario())
+    during, after, final = run_strictly(scenario())
     assert during == []
     assert after == [b"head body"]
     assert final == [b"head body", b"next"]
@@ -72,7 +95,7 @@ def test_close_sends_what_is_waiting_first_abort_drops_it_and_the_rest_passes_th
         await asyncio.sleep(0)  # the flushes scheduled by the writes find nothing left to send
         return closing, aborting, first
 
-    closing, aborting, first = asyncio.run(scenario())
+    closing, aborting, first = run_strictly(scenario())
     assert (closing.written, closing.closed) == ([b"last words"], True)
     assert (aborting.written, aborting.aborted) == ([], True)
     assert first.get_extra_info("peername") == "extra peername"
@@ -87,11 +110,32 @@ def test_nothing_is_written_to_a_transport_the_peer_closed() -> None:
         await asyncio.sleep(0)
         return transport
 
-    assert asyncio.run(scenario()).written == []
+    assert run_strictly(scenario()).written == []
 
 
-async def two_kinds_of_response(scope: Scope, receive: Receive, send: Send) -> None:
-    """/streamed: a body in two parts; anything else: one body, with ``connection: close`` on /last."""
+def test_large_writes_go_at_once_and_the_rest_keeps_its_order() -> None:
+    """Past HOLD_BYTES the transport sees the data at once (its flow control can pause a streaming app);
+    writelines is held like writes, and write_eof sends what is held first."""
+
+    async def scenario() -> tuple[list[bytes], list[bytes], bool]:
+        transport = FakeTransport()
+        buffered = BufferedWrites(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+        buffered.write(b"small ")
+        buffered.write(b"x" * HOLD_BYTES)
+        at_once = list(transport.written)
+        buffered.writelines([b"one ", b"two"])
+        assert buffered.get_write_buffer_size() == len(b"one two")
+        buffered.write_eof()
+        return at_once, transport.written, transport.eof
+
+    at_once, written, eof = run_strictly(scenario())
+    assert at_once == [b"small " + b"x" * HOLD_BYTES]
+    assert written == [*at_once, b"one two"] and eof
+
+
+async def answers(scope: Scope, receive: Receive, send: Send) -> None:
+    """/streamed: a body in two parts; /echo: the request body back; anything else: one body, with
+    ``connection: close`` on /last."""
     assert scope["type"] == "http"
     if scope["path"] == "/streamed":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
@@ -100,6 +144,8 @@ async def two_kinds_of_response(scope: Scope, receive: Receive, send: Send) -> N
         await send({"type": "http.response.body", "body": b"part two"})
         return
     body = f"answer to {scope['path']}".encode()
+    if scope["path"] == "/echo":
+        body = (await receive())["body"]
     headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
     if scope["path"] == "/last":
         headers.append((b"connection", b"close"))
@@ -127,40 +173,60 @@ async def read_response(reader: asyncio.StreamReader) -> bytes:
     return head + await reader.readexactly(int(length[0].split(b":")[1]))
 
 
-def test_uvicorn_sends_each_response_in_one_write() -> None:
+def get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nhost: test\r\n\r\n".encode()
+
+
+def is_answer(response: bytes, body: bytes) -> bool:
+    return response.startswith(b"HTTP/1.1 200 OK\r\n") and response.endswith(b"\r\n\r\n" + body)
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_uvicorn_sends_each_response_in_one_write(loop_kind: str) -> None:
     writes: list[bytes] = []
 
     class SpiedProtocol(OneWritePerResponse):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(Spy(transport, writes))  # type: ignore[arg-type]
 
-    async def scenario() -> tuple[list[bytes], bytes, bytes]:
+    async def scenario() -> dict[str, Any]:
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
-        port = listener.getsockname()[1]
-        config = uvicorn.Config(two_kinds_of_response, http=SpiedProtocol, log_config=None, lifespan="off")
+        config = uvicorn.Config(answers, http=SpiedProtocol, log_config=None, lifespan="off")
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve(sockets=[listener]))
         while not server.started:
             await asyncio.sleep(0.01)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        answers = []
+        reader, writer = await asyncio.open_connection(*listener.getsockname())
+        seen: dict[str, Any] = {"kept alive": []}
         for path in ("/one", "/two", "/three"):  # one keep-alive connection
-            writer.write(f"GET {path} HTTP/1.1\r\nhost: test\r\n\r\n".encode())
-            answers.append(await read_response(reader))
-        writer.write(b"GET /streamed HTTP/1.1\r\nhost: test\r\n\r\n")
-        streamed = await reader.readuntil(b"0\r\n\r\n")
-        writer.write(b"GET /last HTTP/1.1\r\nhost: test\r\n\r\n")
-        last = await reader.read()  # the whole response, then the server closes the connection
+            writer.write(get(path))
+            seen["kept alive"].append(await read_response(reader))
+        writer.write(get("/first") + get("/second"))  # pipelined: two requests in one packet
+        seen["pipelined"] = [await read_response(reader), await read_response(reader)]
+        writer.write(b"POST /echo HTTP/1.1\r\nhost: test\r\nexpect: 100-continue\r\ncontent-length: 5\r\n\r\n")
+        seen["continue"] = await reader.readuntil(b"\r\n\r\n")  # the server asks for the body: sent promptly
+        writer.write(b"hello")
+        seen["echo"] = await read_response(reader)
+        writer.write(get("/streamed"))
+        seen["streamed"] = await reader.readuntil(b"0\r\n\r\n")
+        writer.write(get("/last"))
+        seen["last"] = await reader.read()  # the whole response, then the server closes the connection
         writer.close()
         server.should_exit = True
         await serving
-        return answers, streamed, last
+        return seen
 
-    answers, streamed, last = asyncio.run(scenario())
-    for path, answer in zip(("/one", "/two", "/three"), answers, strict=True):
-        assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(f"answer to {path}".encode())
-        assert answer in writes, "status line, headers and body in one write"
-    assert b"part one, " in streamed and b"part two" in streamed
-    assert last.startswith(b"HTTP/1.1 200 OK\r\n") and last.endswith(b"answer to /last")
-    assert last in writes, "written in one piece before the connection closed"
+    seen = run_strictly(scenario(), loop_kind)
+    for path, response in zip(("/one", "/two", "/three"), seen["kept alive"], strict=True):
+        assert is_answer(response, f"answer to {path}".encode())
+        assert response in writes, "status line, headers and body in one write"
+    assert [
+        is_answer(response, body)
+        for response, body in zip(seen["pipelined"], [b"answer to /first", b"answer to /second"], strict=True)
+    ] == [True, True]
+    assert seen["continue"] == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert is_answer(seen["echo"], b"hello")
+    assert b"part one, " in seen["streamed"] and b"part two" in seen["streamed"]
+    assert is_answer(seen["last"], b"answer to /last")
+    assert seen["last"] in writes, "written in one piece before the connection closed"
