@@ -96,17 +96,19 @@ class AccessLog:
     Through Python's logging a line cost about 12 µs here (a LogRecord, the handler's lock, the formatter's
     lookups) and, under load, 20-30 µs of a request's 200: as much as decoding its image. When the handler
     configure_logging installed is the one that would write it, the line is built straight from the fields (the
-    same keys, in the same order) and written under the handler's lock; otherwise, or if writing fails, it goes
-    through the logger (which reports a failed write as logging does).
+    same keys, in the same order) and written under the handler's lock (a failed write is reported as logging
+    reports one); otherwise each line goes through the logger.
 
     Lines are written together. A line either waits for the end of the event loop's current pass, when every
     line that pass gave leaves in one write (under load a micro-batch completes dozens of requests in one pass:
     one system call for all of them instead of one each), or, ``at_once``, goes now with any waiting before it
-    (the middleware asks for that when no other request is in flight: there is nothing to share a write with)."""
+    (the middleware asks for that when no other request is in flight: there is nothing to share a write with).
+    Called from the event loop's thread only, as the middleware does."""
 
     def __init__(self) -> None:
         self.logger = logging.getLogger(ACCESS_LOGGER)
         self.waiting: list[dict[str, Any]] = []  # fields of the lines not written yet, oldest first
+        self.flush_on: asyncio.AbstractEventLoop | None = None  # the loop whose pass will write them
 
     def __call__(self, fields: dict[str, Any], at_once: bool = True) -> None:
         if not self.logger.isEnabledFor(logging.INFO):
@@ -114,27 +116,32 @@ class AccessLog:
         self.waiting.append(fields)
         if at_once:
             self.flush()
-        elif len(self.waiting) == 1:
-            try:
-                asyncio.get_running_loop().call_soon(self.flush)
-            except RuntimeError:  # no event loop to wait for
-                self.flush()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop to wait for
+            self.flush()
+            return
+        if self.flush_on is not loop:  # none yet, or one set on a loop that has gone since
+            loop.call_soon(self.flush)
+            self.flush_on = loop
 
     def flush(self) -> None:
         """Writes every waiting line."""
-        entries, self.waiting = self.waiting, []
+        entries, self.waiting, self.flush_on = self.waiting, [], None
         if not entries:
             return
         handler = only_handler(self.logger, logging.INFO)
-        if handler is not None:
-            try:
-                lines = [{key: fields[key] for key in EXTRA_FIELDS if key in fields} for fields in entries]
-                handler.write_lines("info", ACCESS_LOGGER, "request", lines)
-                return
-            except Exception:  # a full pipe, a closed stream: logging's own path reports it and carries on
-                pass
-        for fields in entries:
-            self.logger.info("request", extra=fields)
+        if handler is None:
+            for fields in entries:
+                self.logger.info("request", extra=fields)
+            return
+        try:
+            lines = [{key: fields[key] for key in EXTRA_FIELDS if key in fields} for fields in entries]
+            handler.write_lines("info", ACCESS_LOGGER, "request", lines)
+        except Exception:  # a full pipe, a closed stream: reported once, as logging reports a failed write
+            failed = f"{len(entries)} access log line(s) could not be written"
+            handler.handleError(self.logger.makeRecord(ACCESS_LOGGER, logging.ERROR, "", 0, failed, (), None))
 
 
 def configure_logging(level: str) -> None:
