@@ -108,7 +108,7 @@ class AccessLog:
     def __init__(self) -> None:
         self.logger = logging.getLogger(ACCESS_LOGGER)
         self.waiting: list[dict[str, Any]] = []  # fields of the lines not written yet, oldest first
-        self.flush_on: asyncio.AbstractEventLoop | None = None  # the loop whose pass will write them
+        self.flush_on: asyncio.AbstractEventLoop | None = None  # the loop whose pass will write them, once set
 
     def __call__(self, fields: dict[str, Any], at_once: bool = True) -> None:
         if not self.logger.isEnabledFor(logging.INFO):
@@ -117,14 +117,15 @@ class AccessLog:
         if at_once:
             self.flush()
             return
+        if self.flush_on is not None and not self.flush_on.is_closed():
+            return  # the flush set for the end of this pass writes it
         try:
-            loop = asyncio.get_running_loop()
+            loop = asyncio.get_running_loop()  # (a getpid system call each time, in CPython 3.11)
         except RuntimeError:  # no event loop to wait for
             self.flush()
             return
-        if self.flush_on is not loop:  # none yet, or one set on a loop that has gone since
-            loop.call_soon(self.flush)
-            self.flush_on = loop
+        loop.call_soon(self.flush)
+        self.flush_on = loop
 
     def flush(self) -> None:
         """Writes every waiting line."""
