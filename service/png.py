@@ -24,13 +24,16 @@ from PIL import Image
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GRAYSCALE_8_BIT = (8, 0, 0, 0, 0)  # bit depth, colour type, compression, filter method, no interlace
-# Chunks that do not change the pixels Pillow would give for a grayscale PNG. Any other chunk (tRNS
-# transparency, eXIf orientation, sBIT, ...) sends the file through Pillow.
 # PNG row filters (0 none, 1 sub, 2 up, 3 average, 4 Paeth): for a first row, the one reading only the row itself.
 FIRST_ROW_FILTERS = {0: 0, 1: 1, 2: 0, 4: 1}
 AVERAGE = 3
 LAST_FILTER = 4  # Paeth: row filter types above it do not exist
+# Chunks that do not change the pixels Pillow would give for a grayscale PNG, nor which way up it is shown.
+# Any other chunk (tRNS transparency, eXIf orientation, sBIT, ...) sends the file through Pillow; so does a text
+# chunk under a keyword Pillow reads an orientation from (EXIF as ImageMagick stores it, or XMP).
 IGNORABLE_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt", b"pHYs", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"tIME"})
+TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})  # each begins with its keyword, then a zero byte
+ORIENTING_KEYWORDS = frozenset({b"Raw profile type exif", b"XML:com.adobe.xmp"})
 
 
 def chunk(kind: bytes, data: bytes) -> bytes:
@@ -101,7 +104,7 @@ def pixel_data(data: bytes) -> bytes | None:
     for kind, body in parts[1:]:
         if kind == b"IDAT":
             pixels.append(body)
-        elif kind not in IGNORABLE_CHUNKS:
+        elif kind not in IGNORABLE_CHUNKS or (kind in TEXT_CHUNKS and body.split(b"\0", 1)[0] in ORIENTING_KEYWORDS):
             return None
     return b"".join(pixels)
 

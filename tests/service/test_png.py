@@ -10,9 +10,9 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageOps, PngImagePlugin
 
-from service.images import pixels_to_png
+from service.images import ImageLimits, luminance, open_image_file, pixels_to_png
 from service.png import (
     SIGNATURE,
     chunk,
@@ -118,6 +118,32 @@ def test_reader_reads_its_own_writer_and_text_chunks() -> None:
     info.add_text("Software", "test")
     with_text = pillow_png(Image.fromarray(pixels), pnginfo=info)
     assert np.array_equal(read_gray_png(with_text, MAX_PIXELS), pixels)
+
+
+def oriented_by_text(pixels: np.ndarray, where: str) -> bytes:
+    """A grayscale PNG whose orientation (6: turned a quarter) is in a text chunk, where Pillow also reads it."""
+    info = PngImagePlugin.PngInfo()
+    if where == "xmp":
+        xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description tiff:Orientation="6"/></x:xmpmeta>'
+        info.add_itxt("XML:com.adobe.xmp", xmp)
+    else:  # EXIF as ImageMagick stores it in PNGs: hex digits under "Raw profile type exif"
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        raw = exif.tobytes()
+        info.add_text("Raw profile type exif", f"\nexif\n{len(raw):8d}\n{raw.hex()}\n", zip=True)
+    return pillow_png(Image.fromarray(pixels), pnginfo=info)
+
+
+@pytest.mark.parametrize("where", ["xmp", "exif"])
+def test_an_orientation_in_a_text_chunk_is_left_to_pillow_and_applied(where: str) -> None:
+    pixels = random_gray((28, 28))
+    data = oriented_by_text(pixels, where)
+    assert read_gray_png(data, MAX_PIXELS) is None
+    assert scanlines(data, 28, 28) is None, "not left to the micro-batch either"
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))))
+    assert not np.array_equal(upright, pixels), "Pillow turns it"
+    file = open_image_file(data, ImageLimits(len(data), MAX_PIXELS))
+    assert np.array_equal(luminance(file, upright=True), upright.astype(np.float32) / 255)
 
 
 def interlaced(data: bytes) -> bytes:
