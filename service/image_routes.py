@@ -22,7 +22,7 @@ from service.endpoints import CLASSIFY, ENCODE, PREPROCESS
 from service.errors import schema_mismatch
 from service.images import PREPROCESS_MODES
 from service.inference import classify_latents
-from service.requests import PICTURES, PNG_ROWS, raise_first_refusal, read_images
+from service.requests import PICTURES, PNG_ROWS, SIZED_PICTURES, raise_first_refusal, read_images
 from service.responses import encode_pngs, json_response
 from service.schemas import ClassifyResponse, EncodeResponse, ImagesResponse, Prediction
 
@@ -44,9 +44,9 @@ def preprocess_of(request: Request) -> str:
 
 
 async def latents_of(request: Request, endpoint: str) -> np.ndarray:
-    """The request's images through the model. The decoding and ``auto`` of 28 x 28 uploads are left to the
-    micro-batch, which does them for all waiting requests' pictures at once; a picture ``auto`` refuses is
-    reported as alone."""
+    """The request's images through the model. The decoding and ``auto`` of 28 x 28 uploads, and ``auto`` of other
+    pictures up to SIZED_AUTO_PIXELS, are left to the micro-batch, which does them for all waiting requests'
+    pictures together; a picture ``auto`` refuses is reported as alone."""
     inference = inference_of(request)
     images = await read_images(request, limits_of(request), preprocess_of(request), defer=True)
     count_images(request, endpoint, len(images.arrays))
@@ -54,6 +54,8 @@ async def latents_of(request: Request, endpoint: str) -> np.ndarray:
         latents, refused = await inference.encode_png_rows(images.arrays, images.auto)
     elif images.stage == PICTURES:
         latents, refused = await inference.encode_auto(images.arrays)
+    elif images.stage == SIZED_PICTURES:
+        latents, refused = await inference.encode_sized_auto(images.arrays)
     else:
         return await inference.encode(images.arrays)
     raise_first_refusal(images, refused)

@@ -20,6 +20,7 @@ from service.sampling import LatentSampler
 # The micro-batcher's operations for 28 x 28 pictures not yet in MNIST form: their luminance, still to go through
 # ``auto``; plain grayscale PNGs' inflated rows (service/png.py), still to be decoded, as they are or with ``auto``.
 ENCODE_AUTO = "encode_auto"
+ENCODE_SIZED_AUTO = "encode_sized_auto"  # pictures of any sizes (an object array of 2-D arrays), through ``auto``
 ENCODE_PNG_ROWS = "encode_png_rows"
 ENCODE_PNG_ROWS_AUTO = "encode_png_rows_auto"
 
@@ -58,13 +59,29 @@ def encoding_with_auto(encode: Callable[[Tensor], Tensor]) -> Callable[[np.ndarr
     ``auto`` refused (its latent is meaningless). One request's blank picture must not fail its batch-mates."""
 
     def run(pictures: np.ndarray) -> np.ndarray:
-        pixels = preprocess_auto_many(list(pictures), refused_as_nan)
-        refused = np.isnan(pixels[:, 0, 0])
-        pixels[refused] = 0
-        latents = encode(torch.from_numpy(pixels).unsqueeze(1)).numpy()
-        return np.concatenate([latents, refused[:, None].astype(latents.dtype)], axis=1)
+        return encoded_unless_refused(encode, preprocess_auto_many(list(pictures), refused_as_nan))
 
     return run
+
+
+def encoding_sized_with_auto(encode: Callable[[Tensor], Tensor]) -> Callable[[np.ndarray], np.ndarray]:
+    """A micro-batch operation: an object array of N pictures of any sizes -> ``auto`` for each (one by one: stacks
+    of larger pictures cost more than they save, mnist_form/batch.py), then as ``encoding_with_auto``."""
+
+    def run(pictures: np.ndarray) -> np.ndarray:
+        pixels = np.stack([refused_as_nan(index, picture) for index, picture in enumerate(pictures)])
+        return encoded_unless_refused(encode, pixels)
+
+    return run
+
+
+def encoded_unless_refused(encode: Callable[[Tensor], Tensor], pixels: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) MNIST-form pixels, NaN where ``auto`` refused a picture -> (N, K + 1): the latents, and a last
+    column that is 1 for each refused picture (its latent is meaningless)."""
+    refused = np.isnan(pixels[:, 0, 0])
+    pixels[refused] = 0
+    latents = encode(torch.from_numpy(pixels).unsqueeze(1)).numpy()
+    return np.concatenate([latents, refused[:, None].astype(latents.dtype)], axis=1)
 
 
 def encoding_png_rows(encode: Callable[[Tensor], Tensor], auto: bool) -> Callable[[np.ndarray], np.ndarray]:
@@ -105,6 +122,11 @@ class Inference:
         with other requests' pictures, and which pictures ``auto`` refused (their latents are meaningless)."""
         inputs = np.ascontiguousarray(pictures, dtype=np.float32)
         outputs = await self.batcher.submit(ENCODE_AUTO, inputs)
+        return outputs[:, :-1], outputs[:, -1] > 0
+
+    async def encode_sized_auto(self, pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """An object array of N pictures' luminance (2-D arrays of any sizes) -> as ``encode_auto``."""
+        outputs = await self.batcher.submit(ENCODE_SIZED_AUTO, pictures)
         return outputs[:, :-1], outputs[:, -1] > 0
 
     async def encode_png_rows(self, rows: np.ndarray, auto: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -24,8 +24,10 @@ from service.inference import (
     ENCODE_AUTO,
     ENCODE_PNG_ROWS,
     ENCODE_PNG_ROWS_AUTO,
+    ENCODE_SIZED_AUTO,
     Inference,
     encoding_png_rows,
+    encoding_sized_with_auto,
     encoding_with_auto,
     on_arrays,
 )
@@ -48,6 +50,7 @@ def build_inference(runner: ModelRunner, settings: Settings, metrics: Metrics) -
             "encode": on_arrays(runner.encode),
             "decode": on_arrays(runner.decode),
             ENCODE_AUTO: encoding_with_auto(runner.encode),
+            ENCODE_SIZED_AUTO: encoding_sized_with_auto(runner.encode),
             ENCODE_PNG_ROWS: encoding_png_rows(runner.encode, auto=False),
             ENCODE_PNG_ROWS_AUTO: encoding_png_rows(runner.encode, auto=True),
         },

@@ -8,11 +8,13 @@ import io
 
 import numpy as np
 import pytest
+import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from service.images import ImageLimits, open_image_file
-from service.requests import PNG_ROWS, deferred_images
+from mnist_form.preprocess import preprocess_auto
+from service.images import ImageLimits, luminance, open_image_file
+from service.requests import PNG_ROWS, SIZED_AUTO_PIXELS, SIZED_PICTURES, deferred_images
 from tests.mnist_form.pictures import mnist_samples
 from tests.service.conftest import assert_error, png_bytes
 
@@ -88,3 +90,30 @@ def test_grayscale_pngs_decoded_in_the_micro_batch_classify_as_other_files_do(
 
     np.testing.assert_allclose(latents(gray), latents(rgb), atol=1e-5)
     np.testing.assert_allclose(latents(gray[:1]), latents(rgb)[:1], atol=1e-5)
+
+
+def test_other_small_pictures_get_auto_in_the_micro_batch_and_the_latents_auto_gives_them(client: TestClient) -> None:
+    """A 112 x 112 scan and a 200 x 120 picture are decoded in the request and left to the micro-batch for
+    ``auto``; the route's latents are the model's on what ``auto`` makes of each. Larger pictures, and any with
+    ``preprocess=none``, are not left to it."""
+    digits, _ = mnist_samples()
+    scan = png_bytes(Image.fromarray(255 - digits[0]).resize((112, 112), Image.Resampling.BILINEAR))
+    wide = png_bytes(Image.fromarray(digits[1]).resize((200, 120)).convert("RGB"))
+    limits = ImageLimits(10**7, 10**8)
+    files = [open_image_file(data, limits) for data in (scan, wide)]
+    deferred = deferred_images(files, "auto")
+    assert deferred is not None and deferred.stage == SIZED_PICTURES and len(deferred.arrays) == 2
+    assert deferred_images(files, "none") is None
+    side = int(SIZED_AUTO_PIXELS**0.5) + 1
+    large = open_image_file(png_bytes(Image.fromarray(digits[2]).resize((side, side))), limits)
+    assert deferred_images([large], "auto") is None, "done in the request's worker thread"
+
+    response = client.post(
+        "/encode", files=[("file", ("scan.png", scan, "image/png")), ("file", ("w.png", wide, "image/png"))]
+    )
+    assert response.status_code == 200, response.text
+    runner = client.app.state.inference.runner  # type: ignore[attr-defined]
+    reopened = [open_image_file(data, limits) for data in (scan, wide)]  # decoding closed the RGB one's reader
+    pixels = np.stack([preprocess_auto(luminance(file, upright=True)) for file in reopened])
+    expected = runner.encode(torch.from_numpy(pixels).unsqueeze(1)).numpy()
+    np.testing.assert_allclose(np.array(response.json()["latents"]), expected, atol=1e-5)

@@ -14,9 +14,11 @@ from mnist_form.preprocess import preprocess_auto
 from service.batching import MicroBatcher
 from service.inference import (
     ENCODE_AUTO,
+    ENCODE_SIZED_AUTO,
     Inference,
     classify_latents,
     encoding_png_rows,
+    encoding_sized_with_auto,
     encoding_with_auto,
 )
 from service.model import ModelRunner
@@ -63,6 +65,45 @@ def test_auto_in_the_micro_batch_refuses_only_the_blank_picture(tiny_model_path:
     (first, refused_first), (second, refused_second), (third, refused_third) = asyncio.run(together())
     assert batches == [6], "the three requests' pictures went through auto and the model as one batch"
     assert not refused_first.any() and refused_second.tolist() == [False, True] and not refused_third.any()
+    alone = runner.encode(torch.from_numpy(np.stack([preprocess_auto(p) for p in pictures])).unsqueeze(1)).numpy()
+    np.testing.assert_allclose(np.concatenate([first, second[:1], third]), alone, atol=1e-5)
+
+
+def pictures_of(*pictures: np.ndarray) -> np.ndarray:
+    """One request's pictures of any sizes, as the micro-batch takes them: an object array of 2-D arrays."""
+    array = np.empty(len(pictures), dtype=object)
+    for index, picture in enumerate(pictures):
+        array[index] = picture
+    return array
+
+
+def test_auto_of_pictures_of_any_size_in_the_micro_batch_refuses_only_the_blank_one(tiny_model_path: Path) -> None:
+    """Requests whose pictures of other sizes get ``auto`` in the micro-batch: one batch for all of them, a blank one
+    flagged, the others given the latents of their own ``auto`` output."""
+    runner = ModelRunner.load(tiny_model_path)
+    digits, _ = mnist_samples()
+    scan = np.asarray(Image.fromarray(255 - digits[0]).resize((112, 112)), dtype=np.float32) / 255
+    wide = np.asarray(Image.fromarray(digits[1]).resize((60, 40)), dtype=np.float32) / 255
+    tall = np.asarray(Image.fromarray(digits[2]).resize((30, 90)), dtype=np.float32) / 255
+    same_size = np.asarray(Image.fromarray(digits[3]).resize((112, 112)), dtype=np.float32) / 255
+    blank = np.ones((50, 50), np.float32)
+    batches: list[int] = []
+
+    async def together() -> list[tuple[np.ndarray, np.ndarray]]:
+        operations = {ENCODE_SIZED_AUTO: encoding_sized_with_auto(runner.encode)}
+        batcher = MicroBatcher(operations, max_rows=256, max_wait=0.01, on_batch=lambda _, rows: batches.append(rows))
+        batcher.start()
+        inference = Inference(runner, batcher, LatentSampler(runner.card, 10.0))
+        try:
+            requests = [pictures_of(scan, same_size), pictures_of(wide, blank), pictures_of(tall)]
+            return await asyncio.gather(*(inference.encode_sized_auto(request) for request in requests))
+        finally:
+            await batcher.stop()
+
+    (first, refused_first), (second, refused_second), (third, refused_third) = asyncio.run(together())
+    assert batches == [5], "the three requests' pictures went through auto and the model as one batch"
+    assert not refused_first.any() and refused_second.tolist() == [False, True] and not refused_third.any()
+    pictures = [scan, same_size, wide, tall]
     alone = runner.encode(torch.from_numpy(np.stack([preprocess_auto(p) for p in pictures])).unsqueeze(1)).numpy()
     np.testing.assert_allclose(np.concatenate([first, second[:1], third]), alone, atol=1e-5)
 
