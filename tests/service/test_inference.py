@@ -4,6 +4,7 @@ decoding and ``auto`` done in the micro-batch."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,33 @@ def test_a_tie_goes_to_the_lower_digit_as_numpy_argmax_would() -> None:
     assert tied.digit == int(latents.argmax()) == 1 and tied.confidence == 0.4
 
 
+Encoded = tuple[np.ndarray, np.ndarray]
+
+
+def concurrently(
+    runner: ModelRunner,
+    name: str,
+    operation: Callable[[Callable[[torch.Tensor], torch.Tensor]], Callable[[np.ndarray], np.ndarray]],
+    submit: Callable[[Inference, np.ndarray], Awaitable[Encoded]],
+    requests: list[np.ndarray],
+) -> tuple[list[Encoded], list[int]]:
+    """``submit`` of every request at once, through a micro-batcher running ``operation`` of the runner's encode as
+    ``name``; the results, and the rows of each batch it ran."""
+    batches: list[int] = []
+
+    async def together() -> list[Encoded]:
+        operations = {name: operation(runner.encode)}
+        batcher = MicroBatcher(operations, max_rows=256, max_wait=0.01, on_batch=lambda _, rows: batches.append(rows))
+        batcher.start()
+        inference = Inference(runner, batcher, LatentSampler(runner.card, 10.0))
+        try:
+            return list(await asyncio.gather(*(submit(inference, request) for request in requests)))
+        finally:
+            await batcher.stop()
+
+    return asyncio.run(together()), batches
+
+
 def test_auto_in_the_micro_batch_refuses_only_the_blank_picture(tiny_model_path: Path) -> None:
     """Requests whose 28 x 28 pictures get ``auto`` together: a blank one is flagged, its batch-mates get the
     latents of their own ``auto`` output, as if each had been preprocessed alone."""
@@ -49,20 +77,9 @@ def test_auto_in_the_micro_batch_refuses_only_the_blank_picture(tiny_model_path:
     digits, _ = mnist_samples()
     pictures = [digit.astype(np.float32) / 255 for digit in digits[:5]]
     blank = np.zeros((28, 28), np.float32)
-    batches: list[int] = []
-
-    async def together() -> list[tuple[np.ndarray, np.ndarray]]:
-        operations = {ENCODE_AUTO: encoding_with_auto(runner.encode)}
-        batcher = MicroBatcher(operations, max_rows=256, max_wait=0.01, on_batch=lambda _, rows: batches.append(rows))
-        batcher.start()
-        inference = Inference(runner, batcher, LatentSampler(runner.card, 10.0))
-        try:
-            requests = [np.stack(pictures[:2]), np.stack([pictures[2], blank]), np.stack(pictures[3:])]
-            return await asyncio.gather(*(inference.encode_auto(request) for request in requests))
-        finally:
-            await batcher.stop()
-
-    (first, refused_first), (second, refused_second), (third, refused_third) = asyncio.run(together())
+    requests = [np.stack(pictures[:2]), np.stack([pictures[2], blank]), np.stack(pictures[3:])]
+    results, batches = concurrently(runner, ENCODE_AUTO, encoding_with_auto, Inference.encode_auto, requests)
+    (first, refused_first), (second, refused_second), (third, refused_third) = results
     assert batches == [6], "the three requests' pictures went through auto and the model as one batch"
     assert not refused_first.any() and refused_second.tolist() == [False, True] and not refused_third.any()
     alone = runner.encode(torch.from_numpy(np.stack([preprocess_auto(p) for p in pictures])).unsqueeze(1)).numpy()
@@ -87,20 +104,10 @@ def test_auto_of_pictures_of_any_size_in_the_micro_batch_refuses_only_the_blank_
     tall = np.asarray(Image.fromarray(digits[2]).resize((30, 90)), dtype=np.float32) / 255
     same_size = np.asarray(Image.fromarray(digits[3]).resize((112, 112)), dtype=np.float32) / 255
     blank = np.ones((50, 50), np.float32)
-    batches: list[int] = []
-
-    async def together() -> list[tuple[np.ndarray, np.ndarray]]:
-        operations = {ENCODE_SIZED_AUTO: encoding_sized_with_auto(runner.encode)}
-        batcher = MicroBatcher(operations, max_rows=256, max_wait=0.01, on_batch=lambda _, rows: batches.append(rows))
-        batcher.start()
-        inference = Inference(runner, batcher, LatentSampler(runner.card, 10.0))
-        try:
-            requests = [pictures_of(scan, same_size), pictures_of(wide, blank), pictures_of(tall)]
-            return await asyncio.gather(*(inference.encode_sized_auto(request) for request in requests))
-        finally:
-            await batcher.stop()
-
-    (first, refused_first), (second, refused_second), (third, refused_third) = asyncio.run(together())
+    requests = [pictures_of(scan, same_size), pictures_of(wide, blank), pictures_of(tall)]
+    operation = encoding_sized_with_auto
+    results, batches = concurrently(runner, ENCODE_SIZED_AUTO, operation, Inference.encode_sized_auto, requests)
+    (first, refused_first), (second, refused_second), (third, refused_third) = results
     assert batches == [5], "the three requests' pictures went through auto and the model as one batch"
     assert not refused_first.any() and refused_second.tolist() == [False, True] and not refused_third.any()
     pictures = [scan, same_size, wide, tall]
