@@ -8,7 +8,8 @@ Jobs are numpy arrays, not tensors: with the inference thread busy, torch calls 
 3x as long as alone (numpy calls 1.8x, the share of a core), so tensors live only inside the operations.
 While the model runs, new requests queue up and form the next batch. A batch of at most ``inline_rows``
 rows runs on the event loop itself: for one image the model takes about 0.25 ms here, and handing it to
-the thread and back cost as much again.
+the thread and back cost as much again. Operations named in ``threaded`` (work whose cost a row count does not
+bound, like ``auto`` on pictures of any size) always run on the thread.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ class MicroBatcher:
         max_wait: float,
         on_batch: Callable[[str, int], None] | None = None,
         inline_rows: int = 0,
+        threaded: frozenset[str] = frozenset(),
     ) -> None:
         self.operations = operations
         self.max_rows, self.max_wait, self.inline_rows = max_rows, max_wait, inline_rows
+        self.threaded = threaded
         self.on_batch = on_batch
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
@@ -122,7 +125,7 @@ class MicroBatcher:
             operation = live[0].operation
             inputs = np.concatenate([job.inputs for job in live]) if len(live) > 1 else live[0].inputs
             try:
-                if len(inputs) <= self.inline_rows:
+                if len(inputs) <= self.inline_rows and operation not in self.threaded:
                     outputs = self.operations[operation](inputs)
                 else:
                     outputs = await loop.run_in_executor(self.executor, self.operations[operation], inputs)

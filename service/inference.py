@@ -10,7 +10,6 @@ import torch
 from torch import Tensor
 
 from mnist_form.batch import preprocess_auto_many
-from mnist_form.errors import InputError
 from mnist_form.preprocess import MNIST_SIDE, preprocess_auto
 from service.batching import MicroBatcher
 from service.model import ModelRunner
@@ -46,10 +45,12 @@ def classify_latents(latents: np.ndarray) -> list[Classification]:
 
 
 def refused_as_nan(index: int, picture: np.ndarray) -> np.ndarray:
-    """``preprocess_auto``'s result, or NaNs where it refuses the picture (it has no visible digit)."""
+    """``preprocess_auto``'s result, or NaNs where it refuses the picture (it has no visible digit) or fails on it:
+    its request then runs it again alone and raises what that raises (service/requests.py,
+    ``raise_first_refusal``), so that one picture's error, whatever it is, fails no other request's."""
     try:
         return preprocess_auto(picture)
-    except InputError:
+    except Exception:  # an InputError, usually; anything else is a bug, raised again in the picture's own request
         return np.full((MNIST_SIDE, MNIST_SIDE), np.nan, dtype=np.float32)
 
 

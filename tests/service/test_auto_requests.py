@@ -14,7 +14,13 @@ from PIL import Image
 
 from mnist_form.preprocess import preprocess_auto
 from service.images import ImageLimits, luminance, open_image_file
-from service.requests import PNG_ROWS, SIZED_AUTO_PIXELS, SIZED_PICTURES, deferred_images
+from service.requests import (
+    PNG_ROWS,
+    SIZED_AUTO_PIXELS,
+    SIZED_AUTO_REQUEST_PIXELS,
+    SIZED_PICTURES,
+    deferred_images,
+)
 from tests.mnist_form.pictures import mnist_samples
 from tests.service.conftest import assert_error, png_bytes
 
@@ -53,9 +59,10 @@ def test_json_files_are_preprocessed_as_multipart_ones(client: TestClient) -> No
     )
 
 
-@pytest.mark.parametrize("side", [28, 200])
+@pytest.mark.parametrize("side", [28, 200, 300])
 def test_a_blank_image_among_digits_is_named(client: TestClient, side: int) -> None:
-    """Small pictures are preprocessed together and larger ones one at a time: either way the error names it."""
+    """28 x 28 pictures are preprocessed together in the micro-batch, others up to 256 x 256 pixels one by one there,
+    larger ones in the request: each way the error names it."""
     pngs = digit_pngs(6)
     pngs[3] = png_bytes(Image.new("L", (side, side), 255))
     files = [("file", (f"{index}.png", data, "image/png")) for index, data in enumerate(pngs)]
@@ -107,6 +114,11 @@ def test_other_small_pictures_get_auto_in_the_micro_batch_and_the_latents_auto_g
     side = int(SIZED_AUTO_PIXELS**0.5) + 1
     large = open_image_file(png_bytes(Image.fromarray(digits[2]).resize((side, side))), limits)
     assert deferred_images([large], "auto") is None, "done in the request's worker thread"
+    many = [png_bytes(Image.fromarray(digits[3]).resize((256, 256)))] * (SIZED_AUTO_REQUEST_PIXELS // 256**2)
+    alike = deferred_images([open_image_file(data, limits) for data in many], "auto")
+    assert alike is not None and alike.stage == SIZED_PICTURES and alike.arrays[0].shape == (256, 256)
+    one_more = [open_image_file(data, limits) for data in [*many, many[0]]]
+    assert deferred_images(one_more, "auto") is None, "more pixels in all than may wait for the batch"
 
     response = client.post(
         "/encode", files=[("file", ("scan.png", scan, "image/png")), ("file", ("w.png", wide, "image/png"))]

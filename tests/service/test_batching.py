@@ -119,7 +119,7 @@ def test_a_failing_batch_fails_its_callers_and_the_next_batch_still_runs() -> No
     assert np.array_equal(run(scenario()), np.ones((1, 1)))
 
 
-def test_small_batches_run_on_the_event_loop_and_larger_ones_on_the_inference_thread() -> None:
+def test_small_batches_run_on_the_event_loop_and_larger_or_threaded_ones_on_the_inference_thread() -> None:
     threads: list[tuple[int, str]] = []
 
     def record_thread(inputs: np.ndarray) -> np.ndarray:
@@ -127,16 +127,19 @@ def test_small_batches_run_on_the_event_loop_and_larger_ones_on_the_inference_th
         return inputs
 
     async def scenario() -> str:
-        batcher = MicroBatcher({"same": record_thread}, max_rows=256, max_wait=0.0, inline_rows=2)
+        operations = {"same": record_thread, "costly": record_thread}
+        batcher = MicroBatcher(operations, max_rows=256, max_wait=0.0, inline_rows=2, threaded=frozenset({"costly"}))
         batcher.start()
         await batcher.submit("same", np.zeros((2, 1)))
         await batcher.submit("same", np.zeros((3, 1)))
+        await batcher.submit("costly", np.zeros((1, 1)))
         await batcher.stop()
         return threading.current_thread().name
 
     loop_thread = run(scenario())
     assert threads[0] == (2, loop_thread)
     assert threads[1][0] == 3 and threads[1][1].startswith("inference")
+    assert threads[2][0] == 1 and threads[2][1].startswith("inference"), "a threaded operation, however small"
 
 
 def test_jobs_of_another_operation_wait_in_order_without_cutting_a_batch_short() -> None:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -24,6 +25,7 @@ from service.inference import (
 )
 from service.model import ModelRunner
 from service.png import rows_luminance, scanlines
+from service.requests import SIZED_PICTURES, RequestImages, raise_first_refusal
 from service.sampling import LatentSampler
 from tests.mnist_form.pictures import mnist_samples
 from tests.service.conftest import png_bytes
@@ -138,3 +140,38 @@ def test_png_rows_decoded_in_the_micro_batch_give_each_picture_s_own_latents(tin
     preprocessed = np.stack([preprocess_auto(picture) for picture in luminance[:6]])
     alone_auto = runner.encode(torch.from_numpy(preprocessed).unsqueeze(1)).numpy()
     np.testing.assert_allclose(with_auto[:6, :-1], alone_auto, atol=1e-5)
+
+
+def test_a_picture_auto_fails_on_fails_only_its_own_request(
+    tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error other than a refusal (a bug on some picture) is flagged in the micro-batch like a refusal, so its
+    batch-mates get their latents; the picture's own request, running it again alone, raises that error."""
+    runner = ModelRunner.load(tiny_model_path)
+    digits, _ = mnist_samples()
+    good = np.asarray(Image.fromarray(digits[0]).resize((90, 90)), dtype=np.float32) / 255
+    odd = np.asarray(Image.fromarray(digits[1]).resize((77, 40)), dtype=np.float32) / 255
+
+    def failing_on_odd_widths(picture: np.ndarray) -> np.ndarray:
+        if picture.shape[1] == 77:
+            raise RuntimeError("a bug")
+        return preprocess_auto(picture)
+
+    monkeypatch.setattr("service.inference.preprocess_auto", failing_on_odd_widths)
+    monkeypatch.setattr("service.requests.preprocess_auto", failing_on_odd_widths)
+    outputs = encoding_sized_with_auto(runner.encode)(pictures_of(good, odd))
+    assert outputs[:, -1].tolist() == [0, 1]
+    alone = runner.encode(torch.from_numpy(preprocess_auto(good)[None, None])).numpy()
+    np.testing.assert_allclose(outputs[:1, :-1], alone, atol=1e-5)
+    images = RequestImages(pictures_of(good, odd), SIZED_PICTURES, auto=True)
+    with pytest.raises(RuntimeError, match="a bug"):
+        raise_first_refusal(images, outputs[:, -1] > 0)
+
+
+def test_a_refusal_the_picture_alone_does_not_repeat_is_an_error() -> None:
+    """If the micro-batch flagged a picture that ``auto`` takes when run again alone, something is wrong: the request
+    fails (500) rather than answer with a meaningless latent."""
+    digits, _ = mnist_samples()
+    images = RequestImages(pictures_of(digits[0].astype(np.float32) / 255), SIZED_PICTURES, auto=True)
+    with pytest.raises(RuntimeError, match="alone"):
+        raise_first_refusal(images, np.array([True]))
