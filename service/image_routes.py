@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,10 +21,14 @@ from service.app_state import count_images, inference_of, limits_of
 from service.endpoints import CLASSIFY, ENCODE, PREPROCESS
 from service.errors import schema_mismatch
 from service.images import PREPROCESS_MODES
-from service.inference import classify_latents
+from service.inference import Classification, classify_latents
 from service.requests import PICTURES, PNG_ROWS, SIZED_PICTURES, raise_first_refusal, read_images
-from service.responses import encode_pngs, json_response
-from service.schemas import ClassifyResponse, EncodeResponse, ImagesResponse, Prediction
+from service.responses import encode_pngs, json_field_response, json_response
+from service.schemas import ClassifyResponse, EncodeResponse, ImagesResponse
+
+# The bodies of ClassifyResponse and EncodeResponse, serialised from the inference layer's results.
+PREDICTIONS = TypeAdapter(list[Classification])
+LATENTS = TypeAdapter(list[list[float]])
 
 
 @lru_cache(maxsize=64)
@@ -64,13 +68,12 @@ async def latents_of(request: Request, endpoint: str) -> np.ndarray:
 
 async def classify_images(request: Request) -> Response:
     """Classify digit images by the argmax of their latent."""
-    results = classify_latents(await latents_of(request, CLASSIFY))
-    return json_response(ClassifyResponse(predictions=[Prediction(**vars(result)) for result in results]))
+    return json_field_response("predictions", PREDICTIONS, classify_latents(await latents_of(request, CLASSIFY)))
 
 
 async def encode_images(request: Request) -> Response:
     """Encode digit images to their 10-dimensional latents."""
-    return json_response(EncodeResponse(latents=(await latents_of(request, ENCODE)).tolist()))
+    return json_field_response("latents", LATENTS, (await latents_of(request, ENCODE)).tolist())
 
 
 async def preprocess_images(request: Request) -> Response:

@@ -35,12 +35,11 @@ def classify_latents(latents: np.ndarray) -> list[Classification]:
     """Argmax digit (the first, on ties) and its share of the activation; an all-zero latent gets confidence 0.
 
     Plain Python over the rows: most requests carry one image, and for one row numpy's calls cost
-    three times as much (14 against 4 µs here)."""
+    three times as much (14 against 4 µs here). ``row.index(max(row))`` is the first largest, as argmax."""
     classifications = []
     for row in latents.tolist():
-        digit = max(range(len(row)), key=row.__getitem__)
-        total = sum(row)
-        classifications.append(Classification(digit, row[digit] / total if total > 0 else 0.0, row))
+        top, total = max(row), sum(row)
+        classifications.append(Classification(row.index(top), top / total if total > 0 else 0.0, row))
     return classifications
 
 

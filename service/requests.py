@@ -217,13 +217,14 @@ def deferred_or_decoded(files: list[ImageFile], preprocess: str, defer: bool) ->
 def raise_first_refusal(images: RequestImages, refused: np.ndarray) -> None:
     """The error of the first picture that ``auto`` refused or failed on in the micro-batch (a blank one, say), as
     preprocessing it alone raises it, naming it."""
+    if not refused.any():  # the usual case, in one call
+        return
     for index in np.flatnonzero(refused).tolist():
         picture = images.arrays[index]
         if images.stage == PNG_ROWS:  # still its PNG rows: decoded here, the one picture
             picture = rows_luminance(picture[None], MNIST_SIDE, MNIST_SIDE)[0]
         auto_one(index, picture)
-    if refused.any():
-        raise RuntimeError("auto gave no picture in the micro-batch but gives one alone")  # a bug: 500
+    raise RuntimeError("auto gave no picture in the micro-batch but gives one alone")  # a bug: 500
 
 
 def json_item_to_mnist(item: str | list[list[float]], limits: ImageLimits, preprocess: str) -> np.ndarray:

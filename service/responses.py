@@ -1,11 +1,13 @@
-"""Response bodies built once: JSON from a pydantic model, base64 PNGs (many encoded off the event loop)."""
+"""Response bodies built once: JSON from a pydantic model or from values the service computed itself, base64 PNGs
+(many encoded off the event loop)."""
 
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -16,6 +18,14 @@ def json_response(body: BaseModel) -> Response:
     """The model serialised once. Routes return a Response, so FastAPI does not validate a model we just
     built a second time; ``response_model`` on each route still documents the shape."""
     return Response(body.model_dump_json(), media_type="application/json")
+
+
+def json_field_response(field: str, adapter: TypeAdapter[Any], value: object) -> Response:
+    """``{"field": value}``, the value serialised by ``adapter`` as it is: for results the service computed itself,
+    where building the response model would only validate them again. For /classify's predictions that took
+    longer than serialising them (834 against 153 µs for 256 images, 5.3 against 2.3 for one, 2026-12-03); the
+    route tests check the body against the documented model."""
+    return Response(b'{"' + field.encode() + b'":' + adapter.dump_json(value) + b"}", media_type="application/json")
 
 
 def png_base64(pixels: np.ndarray) -> list[str]:

@@ -14,6 +14,7 @@ from service.config import Settings
 from service.image_routes import preprocess_in
 from service.inference import Inference
 from service.main import create_app
+from service.schemas import ClassifyResponse, EncodeResponse
 from tests.service.conftest import assert_error, digit_png, png_bytes
 
 PIXELS_ONE = [[1.0 if 12 <= x < 16 and 5 <= y < 23 else 0.0 for x in range(28)] for y in range(28)]
@@ -99,6 +100,17 @@ def test_encode_and_classify_share_latents(client: TestClient) -> None:
     latents = client.post("/encode", files=files).json()["latents"]
     predictions = client.post("/classify", files=files).json()["predictions"]
     assert latents[0] == pytest.approx(predictions[0]["latent"], abs=1e-6)
+
+
+def test_classify_and_encode_bodies_are_their_documented_models(client: TestClient) -> None:
+    """The routes serialise their results without building the response models: the bodies must still be exactly
+    what the models (/docs) validate and serialise to, for one image and for several."""
+    files = [("file", (f"{size}.png", digit_png(size), "image/png")) for size in (28, 56, 28)]
+    for path, model in (("/classify", ClassifyResponse), ("/encode", EncodeResponse)):
+        for sent in (files[:1], files):
+            response = client.post(path, files=sent)
+            assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+            assert model.model_validate_json(response.content).model_dump_json().encode() == response.content
 
 
 # --- /classify and /encode: JSON ------------------------------------------------------------
