@@ -13,8 +13,10 @@ test digits right. Each case gets a warm-up run of wrk, then a measured run. Cas
 
 The floor (bench/servers/floor.py) reads each request's body and answers constant JSON on the same stack: the
 most any server could do with those requests on that core. The servers are measured in ``--repeat`` rounds
-(default 3), each starting every server afresh; the table shows the round with the median throughput and the
-range over rounds, ratios are given round by round, and a target counts as met only if every round meets it.
+(default 3), each starting every server afresh; within a round the servers all run (pinned to the same core,
+idle but for the one being measured) and take turns case by case, so that the servers compared in a case are
+measured within a minute of each other. The table shows the round with the median throughput and the range over
+rounds, ratios are given round by round, and a target counts as met only if every round meets it.
 Run: ``python -m bench.serve`` (needs ``wrk``, ``taskset`` and the ``bench`` extra); ``--profile FILE`` also
 records our server with py-spy during the concurrency-64 case.
 """
@@ -176,41 +178,65 @@ def profiling(process: subprocess.Popen[bytes], out: Path | None, seconds: float
     recorder.wait(timeout=seconds + 30)
 
 
+def measure_case(
+    key: str,
+    case: Case,
+    args: argparse.Namespace,
+    payloads: dict[str, Payload],
+    process: subprocess.Popen[bytes],
+    profile: Path | None,
+) -> dict[str, float]:
+    """One case on one running server: a warm-up run of wrk, then the measured run."""
+    base, payload = f"http://127.0.0.1:{port_of(key)}", payloads[case.kind]
+    run_wrk(base + case.path, payload, case.connections, args.warmup)
+    profiled = profile if key == "ours" and case.kind == "single" and case.connections == 64 else None
+    with profiling(process, profiled, args.duration):
+        raw = run_wrk(base + case.path, payload, case.connections, args.duration)
+    row = summarise(case, raw)
+    print(
+        f"   {SERVERS[key].name[:34]:34s} {row['requests_per_s']:8.0f} req/s  p50 {row['p50_ms']:7.2f} ms  "
+        f"p99 {row['p99_ms']:7.2f} ms  errors {row['errors']:.0f}",
+        flush=True,
+    )
+    return row
+
+
+def port_of(key: str) -> int:
+    return 8100 + list(SERVERS).index(key)
+
+
 def bench_round(
-    key: str, args: argparse.Namespace, payloads: dict[str, Payload], logs: Path, profile: Path | None
-) -> dict[str, dict[str, float]]:
-    """Start one server, check its answers, and measure each of its cases once (after a warm-up)."""
-    server, port = SERVERS[key], 8100 + list(SERVERS).index(key)
-    results: dict[str, dict[str, float]] = {}
-    print(f"== {server.name}", flush=True)
-    with running(server, port, logs / f"{key}.log") as process:
-        base = f"http://127.0.0.1:{port}"
-        check_answers(base, server, payloads)
+    keys: list[str], args: argparse.Namespace, payloads: dict[str, Payload], logs: Path, profile: Path | None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Start every server (all pinned to the server core; the idle ones use none of it), check their answers, then
+    measure each case on every server that serves it, one server after the other: the servers compared in a case
+    are measured within a minute of each other, not minutes apart, so a slow spell on this shared machine falls on
+    one case of all of them rather than on all cases of one."""
+    results: dict[str, dict[str, dict[str, float]]] = {key: {} for key in keys}
+    with contextlib.ExitStack() as stack:
+        processes = {key: stack.enter_context(running(SERVERS[key], port_of(key), logs / f"{key}.log")) for key in keys}
+        for key in keys:
+            check_answers(f"http://127.0.0.1:{port_of(key)}", SERVERS[key], payloads)
         for case in CASES:
-            if case.kind not in server.kinds or case.kind not in args.cases:
-                continue
-            payload = payloads[case.kind]
-            run_wrk(base + case.path, payload, case.connections, args.warmup)
-            profiled = profile if key == "ours" and case.kind == "single" and case.connections == 64 else None
-            with profiling(process, profiled, args.duration):
-                raw = run_wrk(base + case.path, payload, case.connections, args.duration)
-            results[case.name] = row = summarise(case, raw)
-            print(
-                f"   {case.name:32s} {row['requests_per_s']:8.0f} req/s  p50 {row['p50_ms']:7.2f} ms  "
-                f"p99 {row['p99_ms']:7.2f} ms  errors {row['errors']:.0f}",
-                flush=True,
-            )
+            serving = [key for key in keys if case.kind in SERVERS[key].kinds and case.kind in args.cases]
+            if serving:
+                print(f"  {case.name}", flush=True)
+            for key in serving:
+                results[key][case.name] = measure_case(key, case, args, payloads, processes[key], profile)
     return results
 
 
 def bench_all(args: argparse.Namespace, payloads: dict[str, Payload], logs: Path) -> Runs:
-    """``--repeat`` rounds over all servers, so a noisy minute on this shared machine hits every server alike."""
+    """``--repeat`` rounds, each starting every server afresh; the servers take turns in each case, in an order
+    that rotates from round to round, so that none is always measured first."""
     runs: Runs = {key: {} for key in args.servers}
     for round_index in range(args.repeat):
         print(f"-- round {round_index + 1} of {args.repeat}", flush=True)
-        for key in args.servers:
-            profile = args.profile if round_index == 0 else None
-            for case_name, row in bench_round(key, args, payloads, logs, profile).items():
+        turn = round_index % len(args.servers)
+        keys = args.servers[turn:] + args.servers[:turn]
+        profile = args.profile if round_index == 0 else None
+        for key, cases in bench_round(keys, args, payloads, logs, profile).items():
+            for case_name, row in cases.items():
                 runs[key].setdefault(case_name, []).append(row)
     return runs
 

@@ -41,6 +41,9 @@ def test_serve_bench_measures_our_service_the_naive_one_and_the_floor(tmp_path: 
     assert "throughput" in finished.stdout and "naive FastAPI (round by round: " in finished.stdout
     assert "classify 112x112 scan (auto), c=64: throughput" in finished.stdout, "compared with naive's 28x28 case"
     assert "| classify 1 PNG (auto), c=64: x naive ≥ 2 |" in finished.stdout, "the targets table"
+    lines = finished.stdout.splitlines()
+    turns = lines[lines.index("  classify 1 PNG, c=64") + 1 :][:3]
+    assert [line.split()[0] for line in turns] == ["routed-vae", "naive", "floor:"], "the servers take turns per case"
 
 
 def test_profile_summary_groups_samples_by_area(tmp_path: Path) -> None:
