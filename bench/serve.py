@@ -13,9 +13,9 @@ test digits right. Each case gets a warm-up run of wrk, then a measured run. Cas
 
 The floor (bench/servers/floor.py) reads each request's body and answers constant JSON on the same stack: the
 most any server could do with those requests on that core. The servers are measured in ``--repeat`` rounds
-(default 3), each starting every server afresh; within a round the servers all run (pinned to the same core,
-idle but for the one being measured) and take turns case by case, so that the servers compared in a case are
-measured within a minute of each other. The table shows the round with the median throughput and the range over
+(default 3), each starting every server afresh; within a round the servers all run, pinned to the same core and
+paused (SIGSTOP) but for the one being measured, and take turns case by case, so that the servers compared in a
+case are measured within a minute of each other. The table shows the round with the median throughput and the range over
 rounds, ratios are given round by round, and a target counts as met only if every round meets it.
 Run: ``python -m bench.serve`` (needs ``wrk``, ``taskset`` and the ``bench`` extra); ``--profile FILE`` also
 records our server with py-spy during the concurrency-64 case.
@@ -120,8 +120,10 @@ def running(server: Server, port: int, log: Path) -> Iterator[subprocess.Popen[b
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the server's whole process group, then SIGKILL to whatever is left after 15 s."""
+    """SIGTERM to the server's whole process group (woken first, if it was paused), then SIGKILL to whatever is
+    left after 15 s."""
     with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGCONT)
         os.killpg(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=15)
@@ -186,12 +188,13 @@ def measure_case(
     process: subprocess.Popen[bytes],
     profile: Path | None,
 ) -> dict[str, float]:
-    """One case on one running server: a warm-up run of wrk, then the measured run."""
+    """One case on one server, woken for it: a warm-up run of wrk, then the measured run."""
     base, payload = f"http://127.0.0.1:{port_of(key)}", payloads[case.kind]
-    run_wrk(base + case.path, payload, case.connections, args.warmup)
-    profiled = profile if key == "ours" and case.kind == "single" and case.connections == 64 else None
-    with profiling(process, profiled, args.duration):
-        raw = run_wrk(base + case.path, payload, case.connections, args.duration)
+    with awake(process):
+        run_wrk(base + case.path, payload, case.connections, args.warmup)
+        profiled = profile if key == "ours" and case.kind == "single" and case.connections == 64 else None
+        with profiling(process, profiled, args.duration):
+            raw = run_wrk(base + case.path, payload, case.connections, args.duration)
     row = summarise(case, raw)
     print(
         f"   {SERVERS[key].name[:34]:34s} {row['requests_per_s']:8.0f} req/s  p50 {row['p50_ms']:7.2f} ms  "
@@ -201,6 +204,22 @@ def measure_case(
     return row
 
 
+def pause(process: subprocess.Popen[bytes]) -> None:
+    """Stops the server's process group (SIGSTOP) until ``awake`` wakes it: a paused server takes no CPU time at all.
+    Idle servers mostly sleep anyway, but LitServe's batching loop polls its queue every millisecond."""
+    os.killpg(process.pid, signal.SIGSTOP)
+
+
+@contextmanager
+def awake(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """The paused server running for the block (its requests left over from wrk drained), then paused again."""
+    os.killpg(process.pid, signal.SIGCONT)
+    try:
+        yield
+    finally:
+        pause(process)
+
+
 def port_of(key: str) -> int:
     return 8100 + list(SERVERS).index(key)
 
@@ -208,8 +227,8 @@ def port_of(key: str) -> int:
 def bench_round(
     keys: list[str], args: argparse.Namespace, payloads: dict[str, Payload], logs: Path, profile: Path | None
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Start every server (all pinned to the server core; the idle ones use none of it), check their answers, then
-    measure each case on every server that serves it, one server after the other: the servers compared in a case
+    """Start every server (all pinned to the server core), check their answers and pause them, then measure each case
+    on every server that serves it, one server after the other, each woken for its turn: the servers compared in a case
     are measured within a minute of each other, not minutes apart, so a slow spell on this shared machine falls on
     one case of all of them rather than on all cases of one."""
     results: dict[str, dict[str, dict[str, float]]] = {key: {} for key in keys}
@@ -217,6 +236,7 @@ def bench_round(
         processes = {key: stack.enter_context(running(SERVERS[key], port_of(key), logs / f"{key}.log")) for key in keys}
         for key in keys:
             check_answers(f"http://127.0.0.1:{port_of(key)}", SERVERS[key], payloads)
+            pause(processes[key])
         for case in CASES:
             serving = [key for key in keys if case.kind in SERVERS[key].kinds and case.kind in args.cases]
             if serving:
@@ -272,7 +292,7 @@ def main() -> None:
         payloads = write_payloads(Path(folder))
         earlier = servers_at(args.at_commit, Path(folder))
         SERVERS.update(earlier)
-        args.servers += list(earlier)
+        args.servers = list(dict.fromkeys(args.servers + list(earlier)))  # each once: one process per port
         runs = bench_all(args, payloads, Path(folder))
     print()
     print(markdown_table(runs))
