@@ -18,7 +18,7 @@ from service.config import WeightPrecision
 from service.half_decoder import TOLERANCE, Decode, half_weight_decoder, largest_difference
 from service.half_encoder import TOLERANCE as ENCODER_TOLERANCE
 from service.half_encoder import Encode, half_weight_encoder, largest_latent_difference
-from service.limits import MAX_LATENT
+from service.limits import LATENT_SIZE, MAX_LATENT
 
 logger = logging.getLogger("service.model")
 
@@ -152,9 +152,12 @@ class ModelRunner:
         return runner
 
     def warm_up(self) -> None:
-        """Run every shape class once so the first request pays no start-up cost; check outputs."""
+        """Run every shape class once so the first request pays no start-up cost; check outputs, and that the
+        model gives one latent dimension per digit (the routes take the argmax of each latent as its digit)."""
         for rows in (1, 8, 64):
             latents = self.encode(torch.rand(rows, 1, 28, 28))
+            if latents.shape != (rows, LATENT_SIZE):
+                raise ModelLoadError(f"the model encodes to {tuple(latents.shape[1:])}, not ({LATENT_SIZE},) latents")
             self.decode(latents)
 
     @torch.inference_mode()

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.limits import MAX_LATENT
+from service.limits import LATENT_SIZE, MAX_LATENT
 
 # Defaults; the service's settings may raise MAX_BATCH (documented in /docs via these models).
 MAX_BATCH = 256
 MAX_BASE64_CHARS = 14_000_000
-LATENT_SIZE = 10
 
 PixelRow = Annotated[list[Annotated[float, Field(strict=True, ge=0, le=1)]], Field(min_length=28, max_length=28)]
 PixelImage = Annotated[list[PixelRow], Field(min_length=28, max_length=28, description="28x28 pixels in [0, 1]")]

@@ -19,11 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from service.images import PREPROCESS_MODES, ImageFile, ImageLimits, decode_base64, open_image_file
 from service.inference import Inference, classify_latents
-from service.limits import MAX_LATENT
+from service.limits import LATENT_SIZE, MAX_LATENT
 from service.oip.codec import InferRequest, OutputTensor, Tensor
 from service.oip.errors import OipError
 from service.requests import INLINE_DECODE_PIXELS, each_image, files_to_mnist
-from service.schemas import LATENT_SIZE, MAX_BATCH
+from service.schemas import MAX_BATCH
 
 PLATFORM = "pytorch_torchscript"
 

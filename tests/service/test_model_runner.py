@@ -12,7 +12,7 @@ from torch import nn
 
 from service.half_decoder import TOLERANCE, HalfWeightDecoder, half_weight_decoder, largest_difference, linear_layers
 from service.limits import MAX_LATENT
-from service.model import ModelRunner, choose_decoder
+from service.model import ModelLoadError, ModelRunner, choose_decoder
 from tests.service.conftest import without_fbgemm
 
 
@@ -121,3 +121,16 @@ def test_a_float16_decoder_too_far_from_the_model_is_not_used(
     with caplog.at_level(logging.WARNING, logger="service.model"):
         assert choose_decoder(exported, flawed) is flawed
     assert "float16 ones moved pixels" in caplog.text
+
+
+def test_a_model_without_one_latent_dimension_per_digit_is_refused() -> None:
+    """The routes read each latent's argmax as its digit: a model with another latent width must not start."""
+
+    def decode(latents: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(latents), 1, 28, 28)
+
+    for width in (9, 11):
+        runner = ModelRunner(card={}, decoder=decode, encoder=lambda images, k=width: torch.zeros(len(images), k))
+        with pytest.raises(ModelLoadError, match=rf"encodes to \({width},\), not \(10,\)"):
+            runner.warm_up()
+    ModelRunner(card={}, decoder=decode, encoder=lambda images: torch.zeros(len(images), 10)).warm_up()
