@@ -24,7 +24,8 @@ logger = logging.getLogger("service.model")
 
 
 class ModelLoadError(RuntimeError):
-    """The model or its card is missing, unreadable or tampered with; the message says which."""
+    """The model or its card is missing, unreadable or tampered with, or the model does not give one latent
+    dimension per digit; the message says which."""
 
 
 def card_path_for(model_path: Path) -> Path:
