@@ -15,8 +15,8 @@ The floor (bench/servers/floor.py) reads each request's body and answers constan
 most any server could do with those requests on that core. The servers are measured in ``--repeat`` rounds
 (default 3), each starting every server afresh; within a round the servers all run, pinned to the same core and
 paused (SIGSTOP) but for the one being measured, and take turns case by case, so that the servers compared in a
-case are measured within a minute of each other. The table shows the round with the median throughput and the range over
-rounds, ratios are given round by round, and a target counts as met only if every round meets it.
+case are measured within a minute of each other. The table shows the round with the median throughput and the
+range over rounds, ratios are given round by round, and a target counts as met only if every round meets it.
 Run: ``python -m bench.serve`` (needs ``wrk``, ``taskset`` and the ``bench`` extra); ``--profile FILE`` also
 records our server with py-spy during the concurrency-64 case.
 """
@@ -189,7 +189,7 @@ def measure_case(
     profile: Path | None,
 ) -> dict[str, float]:
     """One case on one server, woken for it: a warm-up run of wrk, then the measured run."""
-    base, payload = f"http://127.0.0.1:{port_of(key)}", payloads[case.kind]
+    base, payload = base_url(key), payloads[case.kind]
     with awake(process):
         run_wrk(base + case.path, payload, case.connections, args.warmup)
         profiled = profile if key == "ours" and case.kind == "single" and case.connections == 64 else None
@@ -224,6 +224,10 @@ def port_of(key: str) -> int:
     return 8100 + list(SERVERS).index(key)
 
 
+def base_url(key: str) -> str:
+    return f"http://127.0.0.1:{port_of(key)}"
+
+
 def bench_round(
     keys: list[str], args: argparse.Namespace, payloads: dict[str, Payload], logs: Path, profile: Path | None
 ) -> dict[str, dict[str, dict[str, float]]]:
@@ -235,7 +239,7 @@ def bench_round(
     with contextlib.ExitStack() as stack:
         processes = {key: stack.enter_context(running(SERVERS[key], port_of(key), logs / f"{key}.log")) for key in keys}
         for key in keys:
-            check_answers(f"http://127.0.0.1:{port_of(key)}", SERVERS[key], payloads)
+            check_answers(base_url(key), SERVERS[key], payloads)
             pause(processes[key])
         for case in CASES:
             serving = [key for key in keys if case.kind in SERVERS[key].kinds and case.kind in args.cases]
