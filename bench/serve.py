@@ -1,5 +1,5 @@
-"""Serving throughput and latency: this service against a naive FastAPI app, LitServe and the floor, same model,
-same run.
+"""Serving throughput and latency: this service against a naive FastAPI app, LitServe, its own stack and the floor,
+same model, same run.
 
 Each server is started pinned to CPU 0 (``taskset``) with one torch thread, on uvicorn with httptools and uvloop
 (LitServe: its own); wrk runs pinned to CPU 1. Before timing, every server that classifies must get real MNIST
@@ -12,7 +12,9 @@ test digits right. Each case gets a warm-up run of wrk, then a measured run. Cas
 - ``/decode``, one latent per request at concurrency 1, answered as one PNG (what the demo's sliders do).
 
 The floor (bench/servers/floor.py) reads each request's body and answers constant JSON on the same stack: the
-most any server could do with those requests on that core. The servers are measured in ``--repeat`` rounds
+most any server could do with those requests on that core. The stack (bench/servers/stack.py) is our service with
+/classify answering constant JSON: the most our own middleware, routing, logs and metrics allow, so that ours
+against it is the share of our time the work on the image leaves. The servers are measured in ``--repeat`` rounds
 (default 3), each starting every server afresh; within a round the servers all run, pinned to the same core and
 paused (SIGSTOP) but for the one being measured, and take turns case by case, so that the servers compared in a
 case are measured within a minute of each other. The table shows the round with the median throughput and the

@@ -52,8 +52,9 @@ def markdown_table(runs: Runs) -> str:
 
 
 def compared_case(case: Case, other: str) -> str:
-    """The other server's case to compare with: the same case for our service at another commit."""
-    return case.name if other.startswith("ours@") else case.compared_with
+    """The other server's case to compare with: the same case where it serves it (our service at another commit,
+    our stack), else the case's baseline (the naive server reads PNGs as they are: its 28x28 case)."""
+    return case.name if case.kind in SERVERS[other].kinds else case.compared_with
 
 
 def round_ratios(runs: Runs, case: Case, other: str) -> list[float]:

@@ -18,18 +18,19 @@ AUTO_CASES = ("classify 1 PNG (auto), c=64", "classify 112x112 scan (auto), c=64
 
 
 @pytest.mark.slow
-def test_serve_bench_measures_our_service_the_naive_one_and_the_floor(tmp_path: Path) -> None:
+def test_serve_bench_measures_our_service_the_naive_one_our_stack_and_the_floor(tmp_path: Path) -> None:
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (apt install wrk; .ci/run installs it)")
     results_path = tmp_path / "results.json"
-    command = [sys.executable, "-m", "bench.serve", "--servers", "ours", "naive", "floor"]
+    command = [sys.executable, "-m", "bench.serve", "--servers", "ours", "naive", "floor", "stack"]
     command += ["--cases", "single", "single-auto", "scan-auto", "decode"]
     command += ["--duration", "1", "--warmup", "1", "--repeat", "1", "--json", str(results_path)]
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     results = json.loads(results_path.read_text())
     measured = [(server, case) for server in ("ours", "naive", "floor") for case in CASES]
-    measured += [(server, case) for server in ("ours", "floor") for case in AUTO_CASES]
+    measured += [(server, case) for server in ("ours", "floor", "stack") for case in AUTO_CASES]
+    measured += [("stack", case) for case in CASES if case.startswith("classify")]
     for server, case in measured:
         row = results[server][case]
         assert row["errors"] == 0 and row["requests_per_s"] > 0
@@ -40,10 +41,13 @@ def test_serve_bench_measures_our_service_the_naive_one_and_the_floor(tmp_path: 
     assert "| min–max over rounds |" in finished.stdout and "| of floor |" in finished.stdout
     assert "throughput" in finished.stdout and "naive FastAPI (round by round: " in finished.stdout
     assert "classify 112x112 scan (auto), c=64: throughput" in finished.stdout, "compared with naive's 28x28 case"
-    assert "| classify 1 PNG (auto), c=64: x naive ≥ 2 |" in finished.stdout, "the targets table"
     lines = finished.stdout.splitlines()
-    turns = lines[lines.index("  classify 1 PNG, c=64") + 1 :][:3]
-    assert [line.split()[0] for line in turns] == ["routed-vae", "naive", "floor:"], "the servers take turns per case"
+    against_stack = "x stack: ours, /classify constant (round by round: "  # its own scan case, not naive's 28x28 one
+    assert any(line.startswith(f"- {AUTO_CASES[1]}: throughput") and against_stack in line for line in lines)
+    assert "decode 1 latent -> PNG, c=1" not in results["stack"], "only /classify answers constant JSON"
+    assert "| classify 1 PNG (auto), c=64: x naive ≥ 2 |" in finished.stdout, "the targets table"
+    turns = lines[lines.index("  classify 1 PNG, c=64") + 1 :][:4]
+    assert [line.split()[0] for line in turns] == ["routed-vae", "naive", "floor:", "stack:"], "they take turns"
 
 
 def test_profile_summary_groups_samples_by_area(tmp_path: Path) -> None:
