@@ -44,6 +44,7 @@ from pathlib import Path
 
 from bench.serve_cases import CASES, ROOT, SERVERS, Case, Payload, Server, mnist_pngs, scan_png, write_payloads
 from bench.serve_report import Runs, markdown_table, medians, ratios, targets
+from bench.servers.floor import ANSWER
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "report.lua"
 SERVER_CPU, CLIENT_CPU = "0", "1"
@@ -62,8 +63,12 @@ def post(url: str, payload: Payload) -> tuple[int, bytes]:
 
 
 def check_answers(base: str, server: Server, payloads: dict[str, Payload]) -> None:
-    """Every server that classifies must get real digits right (and a whole batch back) before it is timed."""
+    """Every server that classifies must get real digits right (and a whole batch back) before it is timed; the
+    others (the floor, the stack) must answer /classify with their constant JSON."""
     if not server.classifies:
+        status, body = post(base + "/classify?preprocess=none", payloads["single"])
+        if (status, body) != (200, ANSWER):
+            sys.exit(f"{server.name}: /classify did not answer the constant JSON (HTTP {status}); not benchmarking it.")
         return
     _, labels = mnist_pngs(256)
     check_digit(base + "/classify?preprocess=none", payloads["single"], labels[0], server)

@@ -28,13 +28,17 @@ class Server:
     tree: Path = ROOT  # the source tree it runs from (another commit's, for before/after tables)
 
 
-OUR_SETTINGS = {"ROUTED_VAE_TORCH_THREADS": "1", "ROUTED_VAE_MAX_CONCURRENT_REQUESTS": "256"}
+# One process (the stack patches its app before building it: workers would not see that), one torch thread, and no
+# 503 at c=64.
+OUR_SETTINGS = {"ROUTED_VAE_WORKERS": "1", "ROUTED_VAE_TORCH_THREADS": "1", "ROUTED_VAE_MAX_CONCURRENT_REQUESTS": "256"}
 ALL_KINDS = frozenset({"single", "single-auto", "scan-auto", "batch", "batch-auto", "decode"})
 SERVERS = {
     "ours": Server("routed-vae (this service)", "service", "/readyz", ALL_KINDS, OUR_SETTINGS),
     "naive": Server("naive FastAPI", "bench.servers.naive", "/docs", frozenset({"single", "batch", "decode"})),
     "litserve": Server("LitServe (batching on)", "bench.servers.lit", "/health", frozenset({"single"})),
-    "floor": Server("floor: Starlette, body read, constant JSON", "bench.servers.floor", "/", ALL_KINDS, {}, False),
+    "floor": Server(
+        "floor: Starlette, body read, constant JSON", "bench.servers.floor", "/", ALL_KINDS, classifies=False
+    ),
     # Ours with /classify answering constant JSON: the most our own stack allows (bench/servers/stack.py).
     "stack": Server(
         "stack: ours, /classify constant",
@@ -42,7 +46,7 @@ SERVERS = {
         "/readyz",
         frozenset({"single", "single-auto", "scan-auto"}),
         OUR_SETTINGS,
-        False,
+        classifies=False,
     ),
 }
 

@@ -59,7 +59,7 @@ def compared_case(case: Case, other: str) -> str:
 
 def round_ratios(runs: Runs, case: Case, other: str) -> list[float]:
     """Ours over ``other`` in each round (the servers of one round ran minutes apart; the machine's speed
-    drifts more than that between rounds), against ``other``'s baseline case."""
+    drifts more than that between rounds), against the case of ``other``'s that ``compared_case`` picks."""
     mine, theirs = runs["ours"][case.name], runs[other][compared_case(case, other)]
     return [a["requests_per_s"] / b["requests_per_s"] for a, b in zip(mine, theirs, strict=True)]
 

@@ -11,21 +11,13 @@ from __future__ import annotations
 
 import sys
 
-from starlette.requests import Request
-from starlette.responses import Response
-
-from bench.servers.floor import ANSWER
+from bench.servers.floor import answer
 from service import image_routes
 from service.__main__ import main
 from service.endpoints import CLASSIFY
 
-
-async def constant_answer(request: Request) -> Response:
-    await request.body()
-    return Response(ANSWER, media_type="application/json")
-
-
 if __name__ == "__main__":
-    # Before the app is built: the image routes are added from this table (service/image_routes.py).
-    image_routes.IMAGE_ENDPOINTS[CLASSIFY] = constant_answer
+    # Before the app is built: the image routes are added from this table (service/image_routes.py). One process:
+    # workers (ROUTED_VAE_WORKERS) would import this module afresh, without the patch; bench.serve sets one.
+    image_routes.IMAGE_ENDPOINTS[CLASSIFY] = answer
     sys.exit(main())
